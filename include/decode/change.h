@@ -32,25 +32,33 @@ typedef struct trk_column
 {
 	const char *name;
 	trk_value_t value;			/* value.type is the column's type name */
+	uint32_t	typeoid;		/* "typeoid" (include-type-oids), else 0 */
 } trk_column_t;
 
 typedef struct trk_change
 {
 	trk_action_t action;
-	bool		has_xid;
+	bool		has_xid;		/* false without include-xids, and for a
+								 * non-transactional M ("xid":null) */
 	uint32_t	xid;
+	bool		has_origin;		/* include-origin */
+	uint32_t	origin;			/* replication origin id, 0 = local */
 	trk_lsn_t	lsn;			/* "lsn": change position; for B/C the commit
 								 * record's start */
 	trk_lsn_t	nextlsn;		/* B/C "nextlsn": the transaction's end LSN */
-	const char *timestamp;		/* B/C commit time, as sent; NULL if absent */
-	const char *schema;			/* I/U/D/T */
+	const char *timestamp;		/* commit time as sent (include-timestamp puts
+								 * it on every message); NULL if absent/null */
+	const char *schema;			/* I/U/D/T; NULL with include-schemas=0 */
 	const char *table;
 	trk_column_t *columns;		/* I/U: the new row (unchanged TOAST left out) */
 	size_t		ncolumns;
 	trk_column_t *identity;		/* U/D: the old key, or the whole old row
-								 * with REPLICA IDENTITY FULL; NULL if absent */
+								 * with REPLICA IDENTITY FULL; NULL if absent,
+								 * non-NULL (maybe with nidentity 0) if sent */
 	size_t		nidentity;
-	const char **pk;			/* with include-pk: primary key column names */
+	const char **pk;			/* with include-pk: primary key column names;
+								 * non-NULL with npk 0 for a table without
+								 * one, NULL when "pk" is absent */
 	size_t		npk;
 	bool		transactional;	/* M */
 	const char *prefix;			/* M */
