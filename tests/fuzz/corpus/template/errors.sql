@@ -1,0 +1,1 @@
+SELECT '{{ new.x }}', {{ nwe.id }}, $1; SELECT 2 {% iff x %}{% else %}{% else %}

@@ -1,0 +1,1 @@
+{% if new.a %}{% if new.b %}{% if new.c %}x{% endif %}{% endif %}

@@ -1,0 +1,7 @@
+SELECT
+  {%- if new.a %}
+    a,
+  {%- else -%}
+    b
+  {%- endif %}
+FROM t {#- comment -#} ;
