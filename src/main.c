@@ -1,3 +1,8 @@
 /* main.c — the trucker executable: hands argv to the command dispatcher. */
-#include <stdio.h>
-int main(void) { puts("trucker " TRUCKER_VERSION); return 0; }
+#include "cli/cli.h"
+
+int
+main(int argc, char **argv)
+{
+	return trk_cli_main(argc, argv);
+}

@@ -397,7 +397,17 @@ trk_config_print_keys(FILE *out)
 				trk_buf_appendf(&name, " or `%s_path`", k->name);
 			trk_buf_append(&type, type_name(k->type));
 			if (k->enum_values)
-				trk_buf_appendf(&type, " `%s`", k->enum_values);
+			{
+				/* a Markdown table cell: escape the bars */
+				trk_buf_append(&type, " `");
+				for (const char *e = k->enum_values; *e; e++)
+				{
+					if (*e == '|')
+						trk_buf_appendc(&type, '\\');
+					trk_buf_appendc(&type, *e);
+				}
+				trk_buf_appendc(&type, '`');
+			}
 			fprintf(out, "| %s | %s | %s | %s |\n", trk_buf_cstr(&name),
 					trk_buf_cstr(&type),
 					k->required ? "required" : (k->default_text ? k->default_text : "—"),

@@ -690,7 +690,7 @@ test_keys_table(void **state)
 	trk_config_print_keys(f);
 	fclose(f);
 	assert_non_null(strstr(buf, "| `pass` or `pass_path` | string |"));
-	assert_non_null(strstr(buf, "| `on_error` | one of `stop|dead_letter` | stop |"));
+	assert_non_null(strstr(buf, "| `on_error` | one of `stop\\|dead_letter` | stop |"));
 	free(buf);
 }
 

@@ -1,0 +1,61 @@
+/*
+ * mirror.h — the default mirror: the statement that applies one change to an
+ * output table when the pipeline has no insert.sql / update.sql / delete.sql.
+ *
+ *     insert  INSERT … ON CONFLICT (key) DO UPDATE   (an upsert by key)
+ *     update  UPDATE … SET <only the columns the change carries>
+ *             WHERE key = <old key>                  (the key may change)
+ *     delete  DELETE … WHERE key = <old key>
+ *
+ * An UPDATE never writes a column the change left out (an unchanged TOAST
+ * value), so nothing is ever overwritten with NULL.  With transform.sql, the
+ * transformed row is written instead: insert and update upsert it by key,
+ * and delete removes by the transformed row's key, or by the old row's key
+ * when the transform returned no row.
+ *
+ * Values are bind parameters, typed by OID for built-in types.  Identifiers
+ * are always double-quoted, so their case is kept.
+ */
+#ifndef TRK_APPLY_MIRROR_H
+#define TRK_APPLY_MIRROR_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "config/config.h"
+#include "decode/change.h"
+#include "decode/pgtype.h"
+
+typedef struct trk_mirror_param
+{
+	char		label[80];		/* "new.id", "old.id", "transformed.x": for
+								 * messages */
+	trk_value_t value;			/* borrowed from the change or row */
+	trk_oid_t	type;			/* 0 = let the server infer */
+} trk_mirror_param_t;
+
+typedef struct trk_mirror_stmt
+{
+	trk_buf_t	sql;			/* owned */
+	trk_mirror_param_t *params; /* owned array */
+	size_t		nparams;
+	size_t		cap;
+} trk_mirror_stmt_t;
+
+/*
+ * trk_mirror_build fills st (reset first) for change c against table out.
+ * key/nkey: the output key (NULL to use the change's primary key).
+ * row/nrow: the transformed row, or NULL to mirror the change itself.
+ * Returns 0, or -1 with the reason in err.
+ */
+int			trk_mirror_build(const trk_table_name_t *out, char *const *key,
+							 size_t nkey, const trk_change_t *c,
+							 const trk_column_t *row, size_t nrow,
+							 trk_mirror_stmt_t *st, trk_buf_t *err);
+
+void		trk_mirror_stmt_free(trk_mirror_stmt_t *st);
+
+/* trk_quote_ident appends a double-quoted identifier. */
+void		trk_quote_ident(trk_buf_t *b, const char *ident);
+
+#endif

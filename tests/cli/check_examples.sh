@@ -1,0 +1,16 @@
+# The example pipelines check clean, offline, through every way of naming trucker.yml.
+. "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
+
+expect_status 0 "$TRUCKER" check "$src/pipelines"
+expect_contains "$work/out" "ok: 5 pipelines, 3 connections"
+
+# -c and TRUCKER_CONFIG name the connections file
+cp -r "$src/pipelines" "$work/p"
+mv "$work/p/trucker.yml" "$work/conns.yml"
+expect_status 1 "$TRUCKER" check "$work/p"
+expect_contains "$work/err" "trucker.yml: error: could not read connections file: No such file or directory"
+expect_status 0 "$TRUCKER" check -c "$work/conns.yml" "$work/p"
+TRUCKER_CONFIG="$work/conns.yml" expect_status 0 "$TRUCKER" check "$work/p"
+# -c wins over TRUCKER_CONFIG
+TRUCKER_CONFIG=/nonexistent.yml expect_status 0 "$TRUCKER" check -c "$work/conns.yml" "$work/p"
+pass
