@@ -15,7 +15,8 @@
  * Numbers stay the exact text wal2json sent.  json, jsonb, arrays, bytea (hex
  * without "\x") and every other non-numeric, non-boolean type arrive as JSON
  * strings in PostgreSQL's text output; should a value ever be a JSON array or
- * object it is kept as its exact source text, kind TRK_V_STRING.  Fields this
+ * object it is kept as its exact source text, kind TRK_V_STRING.  A bytea
+ * value gets back the "\x" wal2json strips, so it binds as bytea input.  Fields this
  * decoder does not know are ignored, so newer wal2json options cannot break
  * it; a known field of the wrong JSON type is an error.
  *

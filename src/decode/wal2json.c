@@ -134,6 +134,24 @@ set_value(trk_arena_t *a, const trk_json_t *node, trk_value_t *v)
 	}
 }
 
+/*
+ * bytea_input_form turns wal2json's bytea text (hex digits without the
+ * leading \x, whatever bytea_output says) into bytea's input form "\x…",
+ * so the value binds as a bytea parameter unchanged.
+ */
+static void
+bytea_input_form(trk_arena_t *a, trk_value_t *v)
+{
+	char	   *t = trk_arena_alloc(a, v->len + 3);
+
+	t[0] = '\\';
+	t[1] = 'x';
+	memcpy(t + 2, v->text, v->len);
+	t[v->len + 2] = '\0';
+	v->text = t;
+	v->len += 2;
+}
+
 #define KEY_IS(m, lit) \
 	((m)->keylen == sizeof(lit) - 1 && memcmp((m)->key, (lit), sizeof(lit) - 1) == 0)
 
@@ -203,6 +221,9 @@ decode_columns(trk_arena_t *a, trk_buf_t *err, const trk_json_t *arr,
 				return fail(err, el, "column \"%s\" in \"%s\" has no \"value\"",
 							col->name, field);
 			set_value(a, value, &col->value);
+			if (col->value.kind == TRK_V_STRING && col->value.type != NULL &&
+				strcmp(col->value.type, "bytea") == 0)
+				bytea_input_form(a, &col->value);
 		}
 	}
 	*cols = out;

@@ -204,7 +204,7 @@ test_insert_exact_values(void **state)
 			   "q\" b\\ n\n t\t \xC3\xA9 \xF0\x9F\x98\x80", "text");
 	assert_col(ch.columns, ch.ncolumns, "doc", TRK_V_STRING, "{\"a\": [1, 2.50]}", "jsonb");
 	assert_col(ch.columns, ch.ncolumns, "arr", TRK_V_STRING, "{1,NULL,-3}", "integer[]");
-	assert_col(ch.columns, ch.ncolumns, "blob", TRK_V_STRING, "deadbeef00", "bytea");
+	assert_col(ch.columns, ch.ncolumns, "blob", TRK_V_STRING, "\\xdeadbeef00", "bytea");
 	assert_int_equal(ch.npk, 2);
 	assert_string_equal(ch.pk[0], "lo");
 	assert_string_equal(ch.pk[1], "hi");
@@ -615,7 +615,7 @@ test_fixture_real_pg15(void **state)
 			   "numeric(60,20)");
 	assert_col(c->columns, c->ncolumns, "big", TRK_V_NUMBER, "9223372036854775807", "bigint");
 	assert_col(c->columns, c->ncolumns, "note", TRK_V_STRING, note, "text");
-	assert_col(c->columns, c->ncolumns, "blob", TRK_V_STRING, "deadbeef00", "bytea");
+	assert_col(c->columns, c->ncolumns, "blob", TRK_V_STRING, "\\xdeadbeef00", "bytea");
 	assert_col(c->columns, c->ncolumns, "flag", TRK_V_BOOL, "true", "boolean");
 	assert_col(c->columns, c->ncolumns, "at", TRK_V_STRING, "2026-01-02 03:04:05.123456+00",
 			   "timestamp with time zone");
@@ -640,7 +640,7 @@ test_fixture_real_pg15(void **state)
 			   "numeric(60,20)");
 	assert_col(c->columns, c->ncolumns, "big", TRK_V_NUMBER, "-9223372036854775808", "bigint");
 	assert_col(c->columns, c->ncolumns, "note", TRK_V_STRING, "", "text");
-	assert_col(c->columns, c->ncolumns, "blob", TRK_V_STRING, "", "bytea");
+	assert_col(c->columns, c->ncolumns, "blob", TRK_V_STRING, "\\x", "bytea");
 	assert_col(c->columns, c->ncolumns, "flag", TRK_V_BOOL, "false", "boolean");
 	assert_col(c->columns, c->ncolumns, "at", TRK_V_STRING, "-infinity", "timestamp with time zone");
 	assert_col(c->columns, c->ncolumns, "doc", TRK_V_STRING, "null", "jsonb");
