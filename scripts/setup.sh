@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # setup.sh — everything a fresh Debian 12 machine needs to build and test trucker:
-# Debian packages, DuckDB 1.5.5 (library, header, extensions) and the build.
+# Debian packages, DuckDB 1.5.5 (library, header, extensions, checked by a
+# smoke test that links it beside the system libpq) and the build.
 #
-#   scripts/setup.sh            install, fetch and build into build/
-#   SKIP_APT=1 scripts/setup.sh skip the package step (no root needed)
+#   scripts/setup.sh              install, fetch, smoke-test DuckDB, build into build/
+#   SKIP_APT=1 scripts/setup.sh   skip the package step (no root needed)
+#   SKIP_SMOKE=1 scripts/setup.sh skip the DuckDB smoke test
 #
 # Idempotent: each step checks before it acts.
 set -euo pipefail
@@ -45,6 +47,11 @@ if [ "${SKIP_APT:-0}" != 1 ]; then
 fi
 
 bash scripts/fetch-duckdb.sh
+if [ "${SKIP_SMOKE:-0}" != 1 ]; then
+	say "DuckDB smoke test: system libpq and libduckdb in one process"
+	bash tests/duckdb/smoke.sh >/dev/null 2>"${TMPDIR:-/tmp}/trucker-duckdb-smoke.log" ||
+		{ cat "${TMPDIR:-/tmp}/trucker-duckdb-smoke.log" >&2; exit 1; }
+fi
 
 say "building into build/"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

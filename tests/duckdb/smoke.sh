@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# duckdb-smoke.sh — builds tools/duckdb_smoke.c against deps/duckdb and the
+# smoke.sh — builds tests/duckdb/smoke.c against deps/duckdb and the
 # system libpq, starts a throwaway PostgreSQL 15 cluster (unix socket in a temp
 # dir + a free port on 127.0.0.1, trust auth), and runs the smoke program with
 # a DuckLake catalog database in it.  Exits with the program's status.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 duckdb_dir=${TRUCKER_DUCKDB_DIR:-$repo/deps/duckdb}
 pg_bin=${TRUCKER_PG_BIN:-/usr/lib/postgresql/15/bin}
 
@@ -42,7 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say "building tools/duckdb_smoke.c"
+say "building tests/duckdb/smoke.c"
 if pq_cflags=$(pkg-config --cflags libpq 2>/dev/null) && pq_libs=$(pkg-config --libs libpq 2>/dev/null); then
 	:
 else
@@ -54,7 +54,7 @@ fi
 # shellcheck disable=SC2086
 cc -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-isystem "$duckdb_dir/include" $pq_cflags \
-	-o "$tmp/duckdb_smoke" "$repo/tools/duckdb_smoke.c" \
+	-o "$tmp/duckdb_smoke" "$repo/tests/duckdb/smoke.c" \
 	-L"$duckdb_dir/lib" -Wl,-rpath,"$duckdb_dir/lib" -lduckdb $pq_libs
 
 say "initdb (PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}'))"

@@ -1,4 +1,4 @@
-/* duckdb_smoke.c — smoke test: system libpq and libduckdb (ducklake, postgres) in one process. */
+/* smoke.c — smoke test: system libpq and libduckdb (ducklake, postgres) in one process. */
 #define _GNU_SOURCE				/* dladdr */
 #define DUCKDB_API_NO_DEPRECATED	/* use only the current C API */
 
