@@ -18,7 +18,7 @@ step "trucker check pipelines"
 $trucker check pipelines
 
 step "an insert through the default mirror (orders_mirror)"
-$trucker render pipelines/orders_mirror --op insert \
+$trucker render pipelines/orders_mirror --op insert --pk id \
 	--new '{"id": 1001, "customer_id": 7, "amount": 12345678901.25, "status": "new", "note": "it'"'"'s fragile", "created_at": "2026-11-22 10:00:00+00"}'
 
 step "a wal2json transaction through the incremental aggregate (customer_totals)"
@@ -31,7 +31,7 @@ step "a broken pipeline folder: every error, with its position"
 broken=$(mktemp -d)
 trap 'rm -rf "$broken"' EXIT
 cp -r pipelines/. "$broken/"
-sed -i 's/table: public.orders_mirror/tabel: public.orders_mirror/' "$broken/orders_mirror/config.yml"
+echo "on_error: stp" >>"$broken/orders_mirror/config.yml"
 sed -i 's/{{ new.customer_id }}, 1/{{ new.custmer_id }, 1/' "$broken/customer_totals/insert.sql"
 sed -i 's/connection: lake/connection: laek/' "$broken/orders_lake/config.yml"
 $trucker check "$broken" || echo "(exit status $? — as expected)"

@@ -51,6 +51,8 @@ render_usage(FILE *out)
 			"  or  --op OP          insert, update or delete, with\n"
 			"      --new JSON       the new row, e.g. '{\"id\":1,\"name\":\"x\"}'\n"
 			"      --old JSON       the old row (its key at least, for update and delete)\n"
+			"      --pk COLS        the input table's primary key, comma-separated (wal2json\n"
+			"                       lines carry it; a typed row does not), e.g. --pk id\n"
 			"Options:\n"
 			"      --transformed JSON  the rows transform.sql would return: an object or a\n"
 			"                       list of objects (transform.sql needs a database)\n"
@@ -388,9 +390,30 @@ render_stream(render_t *r, const char *path)
 	return r->errors ? TRK_EXIT_FAIL : TRK_EXIT_OK;
 }
 
+/* split_pk turns "a,b" into arena strings. */
+static void
+split_pk(trk_arena_t *a, const char *pk, trk_change_t *c)
+{
+	size_t		n = 1;
+	const char *p = pk;
+
+	for (const char *s = pk; *s; s++)
+		n += *s == ',';
+	c->pk = trk_arena_calloc(a, n, sizeof(char *));
+	c->npk = 0;
+	while (*p)
+	{
+		size_t		len = strcspn(p, ",");
+
+		if (len > 0)
+			c->pk[c->npk++] = trk_arena_strndup(a, p, len);
+		p += len + (p[len] == ',');
+	}
+}
+
 static int
 render_manual(render_t *r, trk_arena_t *a, const char *op, const char *newj,
-			  const char *oldj)
+			  const char *oldj, const char *pk)
 {
 	trk_change_t c = {0};
 	trk_buf_t	err = {0};
@@ -440,7 +463,11 @@ render_manual(render_t *r, trk_arena_t *a, const char *op, const char *newj,
 		fprintf(stderr, "trucker render: --old: %s\n", trk_buf_cstr(&err));
 		goto done;
 	}
+	if (pk)
+		split_pk(a, pk, &c);
 	render_change(r, &c, 1);
+	if (r->errors && pk == NULL && r->p->key == NULL)
+		fprintf(stderr, "trucker render: hint: a typed row has no primary key: pass --pk\n");
 	rc = r->errors ? TRK_EXIT_FAIL : TRK_EXIT_OK;
 
 done:
@@ -458,6 +485,7 @@ trk_cmd_render(int argc, char **argv)
 		{"new", required_argument, NULL, 'n'},
 		{"old", required_argument, NULL, 'd'},
 		{"transformed", required_argument, NULL, 't'},
+		{"pk", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -466,6 +494,7 @@ trk_cmd_render(int argc, char **argv)
 			   *op = NULL,
 			   *newj = NULL,
 			   *oldj = NULL,
+			   *pk = NULL,
 			   *transformed = NULL;
 	trk_diags_t diags = {0};
 	trk_config_t *cfg = NULL;
@@ -502,6 +531,9 @@ trk_cmd_render(int argc, char **argv)
 			case 't':
 				transformed = optarg;
 				break;
+			case 'p':
+				pk = optarg;
+				break;
 			case 'h':
 				render_usage(stdout);
 				return TRK_EXIT_OK;
@@ -517,9 +549,9 @@ trk_cmd_render(int argc, char **argv)
 		render_usage(stderr);
 		return TRK_EXIT_USAGE;
 	}
-	if (change && (newj || oldj))
+	if (change && (newj || oldj || pk))
 	{
-		fprintf(stderr, "trucker render: --new and --old go with --op, not --change\n");
+		fprintf(stderr, "trucker render: --new, --old and --pk go with --op, not --change\n");
 		return TRK_EXIT_USAGE;
 	}
 
@@ -562,7 +594,7 @@ trk_cmd_render(int argc, char **argv)
 	if (change)
 		rc = render_stream(&r, change);
 	else
-		rc = render_manual(&r, &arena, op, newj, oldj);
+		rc = render_manual(&r, &arena, op, newj, oldj, pk);
 
 done:
 	free(r.transformed);

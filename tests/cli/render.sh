@@ -33,6 +33,14 @@ expect_contains "$work/out" "--   \$7  new.status = '''); DROP TABLE orders; --'
 expect_contains "$work/out" "--   \$8  new.amount = '{{ new.id }}'"
 expect_lacks "$work/out" "DROP TABLE orders; --,"
 
+# a typed row carries no primary key: --pk gives it, for the default mirror's key
+expect_status 1 "$TRUCKER" render "$src/pipelines/orders_mirror" --op update --new '{"id":5,"note":"x"}' --old '{"id":4}'
+expect_contains "$work/err" "no key for public.orders_mirror"
+expect_contains "$work/err" "hint: a typed row has no primary key: pass --pk"
+expect_status 0 "$TRUCKER" render "$src/pipelines/orders_mirror" --op update --new '{"id":5,"note":"x"}' --old '{"id":4}' --pk id
+expect_contains "$work/out" 'UPDATE "public"."orders_mirror" SET "id" = $1, "note" = $2 WHERE "id" = $3;'
+expect_contains "$work/out" "--   \$3  old.id = '4'"
+
 # a template that needs a value the change does not carry says so
 expect_status 1 "$TRUCKER" render "$src/pipelines/customer_totals" --op update \
 	--new '{"id":1,"customer_id":7,"amount":2}' --old '{"id":1}'
