@@ -26,5 +26,7 @@ char	   *trk_path_dirname(const char *path);
 
 bool		trk_path_is_dir(const char *path);
 bool		trk_path_exists(const char *path);
+/* trk_path_lexists: true for a symbolic link too, even a dangling one. */
+bool		trk_path_lexists(const char *path);
 
 #endif

@@ -7,7 +7,7 @@
  *
  * trk_config_load reads and checks everything it can without a database and
  * reports every problem it finds into diags, each with file:line:col.  The
- * keys of each section are declared once, in tables in config.c, which the
+ * keys of each section are declared once, in tables in keys.c, which the
  * loader, the "did you mean" hints and `trucker check --keys` all read.
  */
 #ifndef TRK_CONFIG_CONFIG_H

@@ -16,6 +16,7 @@
 #ifndef TRK_CONFIG_EXPAND_H
 #define TRK_CONFIG_EXPAND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
@@ -48,6 +49,9 @@ int			trk_expand(const char *file, const char *text, size_t len,
 
 /* trk_srcmap_col maps a 1-based expanded column on line to the original. */
 int			trk_srcmap_col(const trk_srcmap_t *map, int line, int col);
+
+/* trk_srcmap_is_tag: whether an original line:col is where a tag started. */
+bool		trk_srcmap_is_tag(const trk_srcmap_t *map, int line, int col);
 
 void		trk_srcmap_free(trk_srcmap_t *map);
 

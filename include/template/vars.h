@@ -28,7 +28,7 @@ typedef struct trk_vars
 	size_t		ntransformed;
 	/* transaction context, from the enclosing B message; 0/NULL if unknown */
 	trk_lsn_t	end_lsn;
-	const char *commit_time;
+	const char *commit_time;	/* borrowed from the caller */
 	uint32_t	xid;
 	bool		has_xid;
 	/* scratch for formatted meta values; owned by the struct */

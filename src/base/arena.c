@@ -69,7 +69,12 @@ trk_arena_alloc_slow(trk_arena_t *a, size_t size)
 	size_t		need;
 
 	if (size == 0)
+	{
+		/* zero bytes: one, from the current block if it has room */
 		size = 1;
+		if (a->first != NULL && (uintptr_t) a->limit > (uintptr_t) a->ptr)
+			return trk_arena_alloc(a, size);
+	}
 	if (size > SIZE_MAX - TRK_ARENA_ALIGN)
 		too_big();
 	need = ALIGN_UP(size);

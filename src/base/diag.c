@@ -19,6 +19,33 @@ trk_diag_add(trk_diags_t *d, trk_severity_t sev, const char *file,
 	trk_buf_vappendf(&msg, fmt, ap);
 	va_end(ap);
 
+	/*
+	 * A message may quote user input: escape control characters so a value
+	 * holding a newline cannot forge a second diagnostic line.
+	 */
+	for (size_t i = 0; i < msg.len; i++)
+		if ((unsigned char) msg.data[i] < 0x20 || msg.data[i] == 0x7F)
+		{
+			trk_buf_t	safe = {0};
+
+			for (size_t j = 0; j < msg.len; j++)
+			{
+				unsigned char c = (unsigned char) msg.data[j];
+
+				if (c == '\n')
+					trk_buf_append(&safe, "\\n");
+				else if (c == '\t')
+					trk_buf_append(&safe, "\\t");
+				else if (c < 0x20 || c == 0x7F)
+					trk_buf_appendf(&safe, "\\x%02X", c);
+				else
+					trk_buf_appendc(&safe, (char) c);
+			}
+			trk_buf_free(&msg);
+			msg = safe;
+			break;
+		}
+
 	TRK_GROW(d->items, d->cap, d->n + 1);
 	diag = &d->items[d->n++];
 	diag->severity = sev;

@@ -91,3 +91,11 @@ trk_path_exists(const char *path)
 
 	return stat(path, &st) == 0;
 }
+
+bool
+trk_path_lexists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}

@@ -30,7 +30,6 @@ typedef struct conn_entry
 	const trk_connection_t *conn;
 	bool		replica;
 	PGconn	   *pg;				/* NULL after a failed connect */
-	bool		reported;
 } conn_entry_t;
 
 typedef struct online
@@ -76,10 +75,12 @@ connect_to(online_t *o, const trk_connection_t *c, bool replica)
 {
 	const char *kw[TRK_CONN_MAX_PARAMS],
 			   *val[TRK_CONN_MAX_PARAMS];
-	const char *xk[] = {"application_name", NULL},
-			   *xv[] = {"trucker check", NULL};
+	const char *xk[3],
+			   *xv[3];
+	size_t		nx = 0;
 	conn_entry_t *e;
-	bool		has_app = false;
+	bool		has_app = false,
+				has_timeout = false;
 
 	for (size_t i = 0; i < o->nconns; i++)
 		if (o->conns[i].conn == c && o->conns[i].replica == replica)
@@ -90,9 +91,23 @@ connect_to(online_t *o, const trk_connection_t *c, bool replica)
 	e->conn = c;
 	e->replica = replica;
 	for (size_t i = 0; i < c->noptions; i++)
-		if (strcmp(c->options[i].key, "application_name") == 0)
-			has_app = true;
-	trk_connection_params(c, replica, kw, val, has_app ? NULL : xk, has_app ? NULL : xv);
+	{
+		has_app |= strcmp(c->options[i].key, "application_name") == 0;
+		has_timeout |= strcmp(c->options[i].key, "connect_timeout") == 0;
+	}
+	if (!has_app)
+	{
+		xk[nx] = "application_name";
+		xv[nx++] = "trucker check";
+	}
+	if (!has_timeout)
+	{
+		/* an unreachable host must not hang a check */
+		xk[nx] = "connect_timeout";
+		xv[nx++] = "10";
+	}
+	xk[nx] = xv[nx] = NULL;
+	trk_connection_params(c, replica, kw, val, xk, xv);
 	e->pg = PQconnectdbParams(kw, val, 0);
 	if (PQstatus(e->pg) != CONNECTION_OK)
 	{
@@ -104,6 +119,17 @@ connect_to(online_t *o, const trk_connection_t *c, bool replica)
 		free(msg);
 		PQfinish(e->pg);
 		e->pg = NULL;
+	}
+	else
+	{
+		/*
+		 * Templates are checked for tags inside strings the way PostgreSQL
+		 * reads them with standard_conforming_strings on, as trucker's
+		 * sessions run.
+		 */
+		PGresult   *r = PQexec(e->pg, "SET standard_conforming_strings = on");
+
+		PQclear(r);
 	}
 	return e->pg;
 }
@@ -189,7 +215,7 @@ static const char table_sql[] =
 "    FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) AS k(attnum)"
 "    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
 "    WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL"
-"      AND i.indexprs IS NULL AND i.indisvalid"
+"      AND i.indexprs IS NULL AND i.indisvalid AND i.indimmediate"
 "    GROUP BY i.indexrelid) u)"
 " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 " WHERE n.nspname = $1 AND c.relname = $2";
@@ -301,10 +327,13 @@ static int
 prepare_one(void *arg, const trk_stmt_t *st)
 {
 	prepare_ctx_t *pc = arg;
-	trk_oid_t  *types = trk_calloc((size_t) st->nparams + 1, sizeof(trk_oid_t));
+	trk_oid_t  *types;
 	PGresult   *r;
 	int			rc = 0;
 
+	if (st->empty)
+		return 0;				/* a branch with no SQL runs nothing */
+	types = trk_calloc((size_t) st->nparams + 1, sizeof(trk_oid_t));
 	for (int i = 0; i < st->nparams; i++)
 		types[i] = param_oid(st->params[i], pc->input);
 	r = PQprepare(pc->pg, "", st->sql, st->nparams, (const Oid *) types);
@@ -351,6 +380,17 @@ in_list(char *const *list, size_t n, const char *name)
 	return false;
 }
 
+/* prepare_all prepares every branch combination, or says it could not. */
+static void
+prepare_all(online_t *o, trk_template_t *t, prepare_ctx_t *pc)
+{
+	if (trk_template_each_variant(t, prepare_one, pc) == 1)
+		trk_diag_error(o->diags, trk_template_file(t), 1, 1,
+					   "more than %d combinations of {%% if %%} branches: only the first %d were prepared; "
+					   "split the template or use fewer independent conditions",
+					   TRK_TEMPLATE_MAX_VARIANTS, TRK_TEMPLATE_MAX_VARIANTS);
+}
+
 /* check_refs checks every new.x / old.x against the input table's columns. */
 static void
 check_refs(online_t *o, const trk_template_t *t, const table_info_t *input,
@@ -367,8 +407,9 @@ check_refs(online_t *o, const trk_template_t *t, const table_info_t *input,
 			column_type(input, ref->field) == NULL)
 			unknown_column(o, trk_template_file(t), ref->line, ref->col, what,
 						   ref->field, input, tn);
-		else if (ref->root == TRK_ROOT_OLD && input->replident == 'd' &&
-				 !in_list(input->pk, input->npk, ref->field))
+		else if (ref->root == TRK_ROOT_OLD &&
+				 (input->replident == 'n' ||
+				  (input->replident == 'd' && !in_list(input->pk, input->npk, ref->field))))
 			trk_diag_error(o->diags, trk_template_file(t), ref->line, ref->col,
 						   "%s will not be known: %s.%s logs only its primary key as the old row; "
 						   "run ALTER TABLE %s.%s REPLICA IDENTITY FULL",
@@ -457,7 +498,7 @@ check_pipeline(online_t *o, const trk_pipeline_t *p)
 		{
 			tx = (prepare_ctx_t) {.o = o,.pg = tpg,.file = p->sql_file[TRK_SQL_TRANSFORM],
 			.target = in->name,.input = &input,.want_result = true};
-			trk_template_each_variant(p->sql[TRK_SQL_TRANSFORM], prepare_one, &tx);
+			prepare_all(o, p->sql[TRK_SQL_TRANSFORM], &tx);
 		}
 	}
 
@@ -513,21 +554,39 @@ check_pipeline(online_t *o, const trk_pipeline_t *p)
 		if (nkey == 0)
 			trk_diag_error(o->diags, p->config_file, p->key_pos.line, p->key_pos.col,
 						   "no key: the input table has no primary key, so set output.key");
-		else
-		{
+		/* the mirror finds the old row by key: the old row must carry it */
+		if (!tx.result_cols && input.replident != 'f' &&
+			(p->operations & (TRK_OP_UPDATE | TRK_OP_DELETE)))
 			for (size_t i = 0; i < nkey; i++)
-				if (column_type(&output, key[i]) == NULL)
-					unknown_column(o, p->config_file, p->key_pos.line, p->key_pos.col,
-								   "key", key[i], &output, &p->output_table);
-			if (!has_unique(&output, key, nkey))
-			{
-				char	   *set = key_set(key, nkey);
+				if (!in_list(input.pk, input.npk, key[i]))
+					trk_diag_error(o->diags, p->config_file, p->key_pos.line, p->key_pos.col,
+								   "key column \"%s\" is not logged in the old row of %s.%s, so updates and "
+								   "deletes cannot find their row: use the primary key, or run ALTER TABLE %s.%s "
+								   "REPLICA IDENTITY FULL", key[i], p->input_table.schema, p->input_table.name,
+								   p->input_table.schema, p->input_table.name);
+	}
 
-				trk_diag_error(o->diags, p->config_file, p->key_pos.line, p->key_pos.col,
-							   "output table %s.%s has no unique index on (%s): the default mirror's "
-							   "upsert needs one", p->output_table.schema, p->output_table.name, set);
-				free(set);
+	/* a key the mirror upserts on, or one the user named: it must be unique */
+	if (nkey > 0 && (mirror_used || p->key))
+	{
+		bool		all_there = true;
+
+		for (size_t i = 0; i < nkey; i++)
+			if (column_type(&output, key[i]) == NULL)
+			{
+				unknown_column(o, p->config_file, p->key_pos.line, p->key_pos.col,
+							   "key", key[i], &output, &p->output_table);
+				all_there = false;
 			}
+		if (all_there && !has_unique(&output, key, nkey))
+		{
+			char	   *set = key_set(key, nkey);
+
+			trk_diag_error(o->diags, p->config_file, p->key_pos.line, p->key_pos.col,
+						   "output table %s.%s has no unique index on (%s)%s",
+						   p->output_table.schema, p->output_table.name, set,
+						   mirror_used ? ": the default mirror's upsert needs one" : "");
+			free(set);
 		}
 	}
 
@@ -537,7 +596,7 @@ check_pipeline(online_t *o, const trk_pipeline_t *p)
 		.input = &input};
 
 		if (p->sql[k])
-			trk_template_each_variant(p->sql[k], prepare_one, &pc);
+			prepare_all(o, p->sql[k], &pc);
 	}
 
 done:

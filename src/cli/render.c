@@ -31,6 +31,7 @@ typedef struct render
 	size_t		ntransformed;
 	bool		have_transformed;
 	trk_vars_t	tx;				/* transaction context from B */
+	char	   *commit_time;	/* owned; tx.commit_time points here */
 	int			errors;
 	trk_value_t *values;		/* scratch for template binding */
 	size_t		nvalues;
@@ -65,12 +66,18 @@ render_usage(FILE *out)
 static void
 print_literal(const trk_value_t *v)
 {
+	bool		escape;
+
 	if (v->kind == TRK_V_NULL || v->kind == TRK_V_ABSENT || v->text == NULL)
 	{
 		fputs("NULL", stdout);
 		return;
 	}
-	if (memchr(v->text, '\\', v->len))
+	/* E'' keeps the literal on its "--" line: newlines become \n */
+	escape = memchr(v->text, '\\', v->len) || memchr(v->text, '\n', v->len) ||
+		memchr(v->text, '\r', v->len);
+
+	if (escape)
 		fputc('E', stdout);
 	fputc('\'', stdout);
 	for (size_t i = 0; i < v->len; i++)
@@ -79,10 +86,12 @@ print_literal(const trk_value_t *v)
 
 		if (c == '\'')
 			fputs("''", stdout);
-		else if (c == '\\')
+		else if (escape && c == '\\')
 			fputs("\\\\", stdout);
-		else if (c == '\n')
-			fputs("'\n'", stdout);	/* adjacent literals keep lines readable */
+		else if (escape && c == '\n')
+			fputs("\\n", stdout);
+		else if (escape && c == '\r')
+			fputs("\\r", stdout);
 		else
 			fputc(c, stdout);
 	}
@@ -357,11 +366,13 @@ render_stream(render_t *r, const char *path)
 				r->tx.end_lsn = c.nextlsn;
 				r->tx.has_xid = c.has_xid;
 				r->tx.xid = c.xid;
-				free((char *) r->tx.commit_time);
-				r->tx.commit_time = c.timestamp ? trk_strdup(c.timestamp) : NULL;
+				free(r->commit_time);
+				r->commit_time = c.timestamp ? trk_strdup(c.timestamp) : NULL;
+				r->tx.commit_time = r->commit_time;
 				break;
 			case TRK_ACT_COMMIT:
-				free((char *) r->tx.commit_time);
+				free(r->commit_time);
+				r->commit_time = NULL;
 				memset(&r->tx, 0, sizeof(r->tx));
 				break;
 			case TRK_ACT_INSERT:
@@ -377,7 +388,8 @@ render_stream(render_t *r, const char *path)
 		}
 		p = eol + (eol < end);
 	}
-	free((char *) r->tx.commit_time);
+	free(r->commit_time);
+	r->commit_time = NULL;
 	r->tx.commit_time = NULL;
 	trk_arena_free(&arena);
 	trk_buf_free(&err);
@@ -556,7 +568,9 @@ trk_cmd_render(int argc, char **argv)
 	}
 
 	/* DIR/PIPELINE: the pipeline is the last part, trucker.yml sits in DIR */
-	pdir = trk_strdup(argv[optind]);
+	pdir = realpath(argv[optind], NULL);
+	if (pdir == NULL)
+		pdir = trk_strdup(argv[optind]);	/* reported below as a missing folder */
 	while (strlen(pdir) > 1 && pdir[strlen(pdir) - 1] == '/')
 		pdir[strlen(pdir) - 1] = '\0';
 	name = strrchr(pdir, '/') ? strrchr(pdir, '/') + 1 : pdir;

@@ -3,6 +3,7 @@
 #include "base/buf.h"
 #include "base/file.h"
 #include "base/mem.h"
+#include "base/suggest.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,42 +42,33 @@ dir_is_empty(const char *path)
 	return empty;
 }
 
-/* dir_has_sql: true when a folder holds a *.sql file. */
+/*
+ * is_pipeline_dir: a folder holding a config file (even a dangling link to
+ * one), a .sql file, or a file named almost like config.yml — a misspelt
+ * "confg.yml" must be reported, not skipped.  Other folders (secrets/,
+ * notes/) are not pipelines.
+ */
 static bool
-dir_has_sql(const char *path)
+is_pipeline_dir(const char *path)
 {
+	static const char *const names[] = {"config.yml", "config.json", "config.yaml"};
 	DIR		   *d = opendir(path);
 	struct dirent *e;
 	bool		found = false;
 
 	if (d == NULL)
 		return false;
-	while ((e = readdir(d)) != NULL)
+	while (!found && (e = readdir(d)) != NULL)
 	{
 		size_t		n = strlen(e->d_name);
 
-		if (n > 4 && strcmp(e->d_name + n - 4, ".sql") == 0)
-			found = true;
+		if (e->d_name[0] == '.')
+			continue;
+		found = (n > 4 && strcmp(e->d_name + n - 4, ".sql") == 0) ||
+			trk_suggest(e->d_name, names, 3) != NULL;
 	}
 	closedir(d);
 	return found;
-}
-
-static bool
-is_pipeline_dir(const char *path)
-{
-	static const char *const names[] = {"config.yml", "config.json", "config.yaml"};
-
-	for (size_t i = 0; i < 3; i++)
-	{
-		char	   *f = trk_path_join(path, names[i]);
-		bool		ok = trk_path_exists(f);
-
-		free(f);
-		if (ok)
-			return true;
-	}
-	return false;
 }
 
 trk_config_t *
@@ -131,7 +123,7 @@ trk_config_load(const char *dir, const char *file, trk_diags_t *diags)
 		path = trk_path_join(dir, e->d_name);
 		if (trk_path_is_dir(path))
 		{
-			if (is_pipeline_dir(path) || dir_has_sql(path))
+			if (is_pipeline_dir(path))
 			{
 				TRK_GROW(names, capnames, nnames + 1);
 				names[nnames++] = trk_strdup(e->d_name);

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 static const char *const reserved_options[][2] = {
 	{"host", "host"}, {"hostaddr", "host"}, {"port", "port"},
 	{"dbname", "database"}, {"user", "user"}, {"password", "pass"},
-	{"passfile", "pass_path"}, {"sslmode", "sslmode"},
+	{"sslmode", "sslmode"},
 	{"replication", NULL},
 };
 
@@ -28,6 +29,7 @@ typedef struct conn_loader
 {
 	const char *file;			/* trucker.yml, for diagnostics */
 	const char *basedir;		/* where relative paths start */
+	const trk_srcmap_t *map;	/* where {{ }} tags were expanded */
 	trk_diags_t *diags;
 	int			errors;
 } conn_loader_t;
@@ -50,7 +52,10 @@ get_value(conn_loader_t *l, const trk_ynode_t *map, const char *key,
 
 	trk_buf_appendf(&pkey, "%s_path", key);
 	direct = trk_cfg_scalar(l->file, map, key, d);
-	path = trk_cfg_scalar(l->file, map, pkey.data, d);
+	/* name and adapter have no _path variant: check_keys reports one */
+	path = strcmp(key, "name") != 0 && strcmp(key, "adapter") != 0 ?
+		trk_cfg_scalar(l->file, map, pkey.data, d) : NULL;
+	where->hidden = false;
 	if (direct && path)
 	{
 		trk_diag_error(d, l->file, path->line, path->col,
@@ -61,6 +66,7 @@ get_value(conn_loader_t *l, const trk_ynode_t *map, const char *key,
 	{
 		where->line = direct->line;
 		where->col = direct->col;
+		where->hidden = l->map && trk_srcmap_is_tag(l->map, direct->line, direct->col);
 		result = trk_strdup(direct->text);
 	}
 	else if (path)
@@ -70,6 +76,7 @@ get_value(conn_loader_t *l, const trk_ynode_t *map, const char *key,
 
 		where->line = path->line;
 		where->col = path->col;
+		where->hidden = true;
 		if (trk_file_read(fpath, &content) != 0)
 			trk_diag_error(d, l->file, path->line, path->col,
 						   "could not read \"%s\" for %s: %s", fpath, pkey.data, strerror(errno));
@@ -91,12 +98,31 @@ done:
 	return result;
 }
 
+static void error_at(conn_loader_t *l, const located_t *w, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+
 static void
-error_at(conn_loader_t *l, const located_t *w, const char *fmt, const char *a,
-		 const char *b)
+error_at(conn_loader_t *l, const located_t *w, const char *fmt,...)
 {
-	trk_diag_error(l->diags, l->file, w->line, w->col, fmt, a, b);
+	trk_buf_t	msg = {0};
+	va_list		ap;
+
+	va_start(ap, fmt);
+	trk_buf_vappendf(&msg, fmt, ap);
+	va_end(ap);
+	trk_diag_error(l->diags, l->file, w->line, w->col, "%s", msg.data);
+	trk_buf_free(&msg);
 	l->errors++;
+}
+
+/*
+ * shown is how a message quotes a value: a value read from a file or the
+ * environment may be a secret, so it is never repeated.
+ */
+static const char *
+shown(const located_t *w, const char *value)
+{
+	return w->hidden ? "(a value from a file or the environment)" : value;
 }
 
 static int
@@ -107,7 +133,7 @@ get_port(conn_loader_t *l, const trk_ynode_t *map, const char *key, int def)
 	int64_t		port = def;
 
 	if (v && !trk_cfg_parse_int(v, 1, 65535, &port))
-		error_at(l, &w, "\"%s\" must be a port number from 1 to 65535, not \"%s\"", key, v);
+		error_at(l, &w, "\"%s\" must be a port number from 1 to 65535, not \"%s\"", key, shown(&w, v));
 	free(v);
 	return (int) port;
 }
@@ -295,28 +321,28 @@ load_connection(conn_loader_t *l, const trk_ynode_t *m, trk_config_t *cfg)
 	}
 	l->errors += trk_cfg_check_keys(l->file, m, trk_cfg_section("connections[]"), l->diags);
 
+	/* a required key written as null is as missing as an absent one */
 	c.name = get_value(l, m, "name", &w);
-	if (c.name == NULL && trk_ymap_get(m, "name") == NULL)
+	if (c.name == NULL || c.name[0] == '\0')
 	{
 		trk_diag_error(l->diags, l->file, m->line, m->col, "connection has no \"name\"");
 		l->errors++;
+		free(c.name);
+		c.name = NULL;
 	}
-	else if (c.name && !valid_name(c.name))
-		error_at(l, &w, "connection name \"%s\" may only hold letters, digits, '_' and '-'%s",
-				 c.name, "");
-	else if (c.name && trk_config_connection(cfg, c.name))
-		error_at(l, &w, "duplicate connection name \"%s\"%s", c.name, "");
+	else if (!valid_name(c.name))
+		error_at(l, &w, "connection name \"%s\" may only hold letters, digits, '_' and '-'",
+				 shown(&w, c.name));
+	else if (trk_config_connection(cfg, c.name))
+		error_at(l, &w, "duplicate connection name \"%s\"", shown(&w, c.name));
 
 	adapter = get_value(l, m, "adapter", &w);
 	if (adapter == NULL)
 	{
-		if (trk_ymap_get(m, "adapter") == NULL)
-		{
-			trk_diag_error(l->diags, l->file, m->line, m->col,
-						   "connection \"%s\" has no \"adapter\" (postgres or ducklake)",
-						   c.name ? c.name : "?");
-			l->errors++;
-		}
+		trk_diag_error(l->diags, l->file, m->line, m->col,
+					   "connection \"%s\" has no \"adapter\" (postgres or ducklake)",
+					   c.name ? c.name : "?");
+		l->errors++;
 	}
 	else if (strcmp(adapter, "postgres") == 0)
 		c.adapter = TRK_ADAPTER_POSTGRES;
@@ -325,13 +351,13 @@ load_connection(conn_loader_t *l, const trk_ynode_t *m, trk_config_t *cfg)
 	else
 	{
 		static const char *const adapters[] = {"postgres", "ducklake"};
-		const char *s = trk_suggest(adapter, adapters, 2);
+		const char *s = w.hidden ? NULL : trk_suggest(adapter, adapters, 2);
 
 		if (s)
 			error_at(l, &w, "unknown adapter \"%s\"; did you mean \"%s\"?", adapter, s);
 		else
-			error_at(l, &w, "unknown adapter \"%s\" (trucker has postgres and ducklake)%s",
-					 adapter, "");
+			error_at(l, &w, "unknown adapter \"%s\" (trucker has postgres and ducklake)",
+					 shown(&w, adapter));
 		free(adapter);
 		adapter = NULL;
 	}
@@ -349,16 +375,19 @@ load_connection(conn_loader_t *l, const trk_ynode_t *m, trk_config_t *cfg)
 		c.primary.pass = get_value(l, m, "pass", &w);
 		c.sslmode = get_value(l, m, "sslmode", &w);
 		if (c.sslmode && !trk_cfg_enum_ok(c.sslmode, "disable|allow|prefer|require|verify-ca|verify-full"))
-			error_at(l, &w, "sslmode \"%s\" is not one of %s", c.sslmode,
+			error_at(l, &w, "sslmode \"%s\" is not one of %s", shown(&w, c.sslmode),
 					 "disable, allow, prefer, require, verify-ca, verify-full");
 
 		c.replica.host = get_value(l, m, "replica_host", &w);
 		c.has_replica = c.replica.host != NULL;
 		{
-			static const char *const rkeys[] = {"replica_port", "replica_db", "replica_user", "replica_pass"};
+			static const char *const rkeys[] = {
+				"replica_port", "replica_db", "replica_user", "replica_pass",
+				"replica_port_path", "replica_db_path", "replica_user_path", "replica_pass_path",
+			};
 
 			if (!c.has_replica)
-				for (size_t i = 0; i < 4; i++)
+				for (size_t i = 0; i < sizeof(rkeys) / sizeof(rkeys[0]); i++)
 				{
 					const trk_ynode_t *v = trk_ymap_get(m, rkeys[i]);
 
@@ -386,8 +415,8 @@ load_connection(conn_loader_t *l, const trk_ynode_t *m, trk_config_t *cfg)
 
 		c.slot = get_value(l, m, "slot", &w);
 		if (c.slot && !valid_slot(c.slot))
-			error_at(l, &w, "slot name \"%s\" must be 1 to 63 characters of a-z, 0-9 and '_'%s",
-					 c.slot, "");
+			error_at(l, &w, "slot name \"%s\" must be 1 to 63 characters of a-z, 0-9 and '_'",
+					 shown(&w, c.slot));
 		if (c.slot == NULL && c.name)
 			c.slot = slot_from_name(c.name);
 
@@ -397,9 +426,10 @@ load_connection(conn_loader_t *l, const trk_ynode_t *m, trk_config_t *cfg)
 	}
 	else
 	{
+		size_t		errors_before = (size_t) l->errors;
+
 		c.catalog = get_value(l, m, "catalog", &w);
-		if (c.catalog == NULL && trk_ymap_get(m, "catalog") == NULL &&
-			trk_ymap_get(m, "catalog_path") == NULL)
+		if (c.catalog == NULL && (size_t) l->errors == errors_before)
 		{
 			trk_diag_error(l->diags, l->file, m->line, m->col,
 						   "ducklake connection \"%s\" needs a \"catalog\"", c.name ? c.name : "?");
@@ -418,9 +448,9 @@ load_connection(conn_loader_t *l, const trk_ynode_t *m, trk_config_t *cfg)
 			/* a connection name wins; it is resolved after every connection is read */
 			c.catalog_kind = TRK_CATALOG_DUCKDB_FILE;
 		}
+		errors_before = (size_t) l->errors;
 		c.data_path = get_value(l, m, "data_path", &w);
-		if (c.data_path == NULL && trk_ymap_get(m, "data_path") == NULL &&
-			trk_ymap_get(m, "data_path_path") == NULL)
+		if (c.data_path == NULL && (size_t) l->errors == errors_before)
 		{
 			trk_diag_error(l->diags, l->file, m->line, m->col,
 						   "ducklake connection \"%s\" needs a \"data_path\"", c.name ? c.name : "?");
@@ -487,6 +517,26 @@ resolve_catalogs(conn_loader_t *l, trk_config_t *cfg)
 	}
 }
 
+/* check_slots: two connections consuming one slot would steal its changes. */
+static void
+check_slots(conn_loader_t *l, const trk_config_t *cfg)
+{
+	for (size_t i = 0; i < cfg->nconnections; i++)
+		for (size_t j = 0; j < i; j++)
+		{
+			const trk_connection_t *a = &cfg->connections[j];
+			const trk_connection_t *b = &cfg->connections[i];
+
+			if (a->slot && b->slot && strcmp(a->slot, b->slot) == 0)
+			{
+				trk_diag_error(l->diags, l->file, b->line, b->col,
+							   "connections \"%s\" and \"%s\" use the same replication slot \"%s\": "
+							   "set \"slot\" on one of them", a->name, b->name, b->slot);
+				l->errors++;
+			}
+		}
+}
+
 /*
  * drop_cascades removes diagnostics that follow from a failed {{ }} tag: a
  * later error on a line whose tag already failed says nothing new.
@@ -540,21 +590,24 @@ trk_cfg_connections_from_text(trk_config_t *cfg, const char *file,
 	trk_buf_t	expanded = {0};
 	trk_srcmap_t map = {0};
 	trk_ynode_t *root = NULL;
-	conn_loader_t l = {.file = file,.diags = diags};
+	conn_loader_t l = {.file = file,.diags = diags,.map = &map};
 	char	   *basedir = trk_path_dirname(file);
 	const trk_ynode_t *list;
 	size_t		first_expand_diag,
-				end_expand_diag;
+				end_expand_diag,
+				before_parse;
 
 	l.basedir = basedir;
 	/* a failed tag is reported and left empty: the rest is still checked */
 	first_expand_diag = diags->n;
 	l.errors += trk_expand(file, text, len, basedir, &expanded, &map, diags);
 	end_expand_diag = diags->n;
+	before_parse = diags->nerrors;
 	root = trk_yaml_parse(file, expanded.data, expanded.len, &map, diags);
+	l.errors += (int) (diags->nerrors - before_parse);
 	if (root == NULL)
 	{
-		l.errors++;
+		l.errors += l.errors == 0;
 		goto done;
 	}
 	if (root->kind != TRK_Y_MAP)
@@ -582,6 +635,7 @@ trk_cfg_connections_from_text(trk_config_t *cfg, const char *file,
 	for (size_t i = 0; i < list->n; i++)
 		load_connection(&l, list->items[i], cfg);
 	resolve_catalogs(&l, cfg);
+	check_slots(&l, cfg);
 
 done:
 	drop_cascades(diags, first_expand_diag, end_expand_diag);

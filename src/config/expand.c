@@ -114,6 +114,24 @@ parse_string(const char *p, const char *end, trk_buf_t *v)
 	return NULL;
 }
 
+/*
+ * yaml_break_len: YAML also breaks lines at U+0085, U+2028 and U+2029; a
+ * value holding one must be escaped, or libyaml folds it and every later
+ * line number shifts.  Returns the UTF-8 length of such a character at s, 0
+ * for anything else.
+ */
+static size_t
+yaml_break_len(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *) s;
+
+	if (n >= 2 && u[0] == 0xC2 && u[1] == 0x85)
+		return 2;
+	if (n >= 3 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9))
+		return 3;
+	return 0;
+}
+
 /* escape_double writes v as the inside of a YAML double-quoted scalar. */
 static void
 escape_double(trk_buf_t *out, const char *v, size_t n)
@@ -142,6 +160,16 @@ escape_double(trk_buf_t *out, const char *v, size_t n)
 			default:
 				if (c < 0x20 || c == 0x7F)
 					trk_buf_appendf(out, "\\x%02X", c);
+				else if (yaml_break_len(v + i, n - i) == 2)
+				{
+					trk_buf_append(out, "\\N");	/* U+0085 */
+					i += 1;
+				}
+				else if (yaml_break_len(v + i, n - i) == 3)
+				{
+					trk_buf_append(out, v[i + 2] == '\xA8' ? "\\L" : "\\P");
+					i += 2;
+				}
 				else
 					trk_buf_appendc(out, (char) c);
 		}
@@ -251,163 +279,203 @@ value_end(const char *p, const char *end)
 	return *p == '#' && (p[-1] == ' ' || p[-1] == '\t');
 }
 
-/*
- * expand_tag handles one {{ … }} starting at p (the first '{').  Returns the
- * position after the closing "}}", or the line end after an error.
- */
+/* find_close finds the "}}" that ends a tag, skipping quoted arguments. */
 static const char *
-expand_tag(expander_t *x, const char *line, const char *p, const char *end,
-		   quote_ctx_t ctx, bool in_block, int ocol, int *ecol)
+find_close(const char *p, const char *end)
 {
-	const char *q = p + 2;
-	const char *close = NULL;
-	const char *fn;
-	size_t		fnlen;
-	args_t		a = {0};
-	trk_buf_t	val = {0};
-	int			tagcol = ocol;
-	int			ecol0 = *ecol;
-	size_t		before = x->out->len;
+	char		quote = 0;
 
-	for (const char *s = q; s + 1 < end; s++)
-		if (s[0] == '}' && s[1] == '}')
+	for (; p + 1 < end; p++)
+	{
+		if (quote)
 		{
-			close = s;
-			break;
+			if (quote == '"' && *p == '\\' && p + 2 < end)
+				p++;
+			else if (*p == quote)
+				quote = 0;
 		}
-	if (close == NULL)
-	{
-		error_at(x, tagcol, "unterminated \"{{\" (a tag must end on the same line)", NULL);
-		return end;
+		else if (*p == '"' || *p == '\'')
+			quote = *p;
+		else if (p[0] == '}' && p[1] == '}')
+			return p;
 	}
-	if (in_block)
-	{
-		error_at(x, tagcol, "\"{{\" inside a block scalar is not supported: write the value on one line", NULL);
-		goto skip;
-	}
+	return NULL;
+}
 
-	q = skip_ws(q, close);
-	fn = q;
+/*
+ * parse_tag reads "fn(args)" between the braces into fn/fnlen and a, or
+ * reports at the offending column and returns -1.
+ */
+static int
+parse_tag(expander_t *x, const char *p, const char *close, int tagcol,
+		  const char **fn, size_t *fnlen, args_t *a)
+{
+	const char *q = skip_ws(p + 2, close);
+
+#define COL_AT(ptr) (tagcol + chars(p, (size_t) ((ptr) - p)))
+	*fn = q;
 	while (q < close && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || *q == '_'))
 		q++;
-	fnlen = (size_t) (q - fn);
-	if (fnlen == 0)
+	*fnlen = (size_t) (q - *fn);
+	if (*fnlen == 0)
 	{
-		error_at(x, tagcol + chars(p, (size_t) (q - p)),
-				 "expected env(\"NAME\") or file(\"path\") inside \"{{ }}\"", NULL);
-		goto skip;
+		error_at(x, COL_AT(q), "expected env(\"NAME\") or file(\"path\") inside \"{{ }}\"", NULL);
+		return -1;
 	}
 	q = skip_ws(q, close);
 	if (q == close || *q != '(')
 	{
-		error_at(x, tagcol + chars(p, (size_t) (q - p)), "expected \"(\" after the function name", NULL);
-		goto skip;
+		error_at(x, COL_AT(q), "expected \"(\" after the function name", NULL);
+		return -1;
 	}
 	q = skip_ws(q + 1, close);
 	while (q < close && *q != ')')
 	{
-		if (a.n == 2)
+		if (a->n == 2)
 		{
-			error_at(x, tagcol + chars(p, (size_t) (q - p)), "too many arguments", NULL);
-			goto skip;
+			error_at(x, COL_AT(q), "too many arguments", NULL);
+			return -1;
 		}
 		if (*q != '"' && *q != '\'')
 		{
-			error_at(x, tagcol + chars(p, (size_t) (q - p)),
-					 "expected a quoted string argument", NULL);
-			goto skip;
+			error_at(x, COL_AT(q), "expected a quoted string argument", NULL);
+			return -1;
 		}
-		q = parse_string(q, close, &a.v[a.n]);
+		q = parse_string(q, close, &a->v[a->n]);
 		if (q == NULL)
 		{
 			error_at(x, tagcol, "unterminated string in \"{{ }}\"", NULL);
-			goto skip;
+			return -1;
 		}
-		a.n++;
+		a->n++;
 		q = skip_ws(q, close);
 		if (q < close && *q == ',')
 			q = skip_ws(q + 1, close);
 		else if (q < close && *q != ')')
 		{
-			error_at(x, tagcol + chars(p, (size_t) (q - p)), "expected \",\" or \")\"", NULL);
-			goto skip;
+			error_at(x, COL_AT(q), "expected \",\" or \")\"", NULL);
+			return -1;
 		}
 	}
 	if (q == close)
 	{
-		error_at(x, tagcol + chars(p, (size_t) (q - p)), "expected \")\"", NULL);
-		goto skip;
+		error_at(x, COL_AT(q), "expected \")\"", NULL);
+		return -1;
 	}
 	q = skip_ws(q + 1, close);
 	if (q != close)
 	{
-		error_at(x, tagcol + chars(p, (size_t) (q - p)), "unexpected text before \"}}\"", NULL);
-		goto skip;
+		error_at(x, COL_AT(q), "unexpected text before \"}}\"", NULL);
+		return -1;
 	}
-	if (ctx == CTX_PLAIN && (!value_start(line, p) || !value_end(close + 2, end)))
-	{
-		error_at(x, tagcol,
-				 "\"{{ }}\" that is only part of a value must sit inside a double-quoted string, "
-				 "e.g. host: \"db-{{ env(\\\"N\\\") }}.example.org\"", NULL);
-		goto skip;
-	}
-	if (value_of(x, tagcol, fn, fnlen, &a, &val) != 0)
-		goto skip;
+#undef COL_AT
+	return 0;
+}
 
+/* write_value writes val for its quoting context; -1 when it cannot. */
+static int
+write_value(expander_t *x, quote_ctx_t ctx, int tagcol, const trk_buf_t *val)
+{
 	switch (ctx)
 	{
 		case CTX_PLAIN:
 			trk_buf_appendc(x->out, '"');
-			escape_double(x->out, val.data, val.len);
+			escape_double(x->out, val->data, val->len);
 			trk_buf_appendc(x->out, '"');
-			break;
+			return 0;
 		case CTX_DOUBLE:
-			escape_double(x->out, val.data, val.len);
-			break;
+			escape_double(x->out, val->data, val->len);
+			return 0;
 		case CTX_SINGLE:
-			for (size_t i = 0; i < val.len; i++)
+			for (size_t i = 0; i < val->len; i++)
 			{
-				unsigned char c = (unsigned char) val.data[i];
+				unsigned char c = (unsigned char) val->data[i];
 
-				if (c < 0x20 || c == 0x7F)
+				if ((c < 0x20 && c != '\t') || c == 0x7F || yaml_break_len(val->data + i, val->len - i))
 				{
-					error_at(x, tagcol, "this value holds a control character or newline: "
+					error_at(x, tagcol, "this value holds a line break or control character: "
 							 "put the tag in a double-quoted string, or leave it unquoted", NULL);
-					goto skip;
+					return -1;
 				}
 				if (c == '\'')
 					trk_buf_appendc(x->out, '\'');
 				trk_buf_appendc(x->out, (char) c);
 			}
-			break;
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * expand_tag handles one {{ … }} starting at p (the first '{') and returns
+ * the position after it.  After an error, what it leaves in the text is
+ * chosen so YAML parsing can go on and report the rest of the file: a whole
+ * plain value becomes "", a tag inside quotes becomes nothing (so the quote
+ * still closes), and an unterminated tag leaves the rest of the line as is.
+ */
+static const char *
+expand_tag(expander_t *x, const char *line, const char *p, const char *end,
+		   quote_ctx_t ctx, bool in_block, int ocol, int *ecol)
+{
+	const char *close = find_close(p + 2, end);
+	const char *fn;
+	size_t		fnlen;
+	args_t		a = {0};
+	trk_buf_t	val = {0};
+	int			ecol0 = *ecol;
+	size_t		before = x->out->len;
+	bool		whole = ctx == CTX_PLAIN && value_start(line, p);
+	bool		ok = false;
+
+	if (close == NULL)
+	{
+		/*
+		 * Keep what lets YAML go on: an empty value, or inside quotes the
+		 * rest of the line from its last quote, which closes the scalar.
+		 */
+		const char *keep = end;
+
+		error_at(x, ocol, "unterminated \"{{\" (a tag must end on the same line)", NULL);
+		if (ctx == CTX_PLAIN)
+			trk_buf_append(x->out, "\"\"");
+		else
+			for (const char *q = end; q > p + 2; q--)
+				if (q[-1] == (ctx == CTX_DOUBLE ? '"' : '\''))
+				{
+					keep = q - 1;
+					break;
+				}
+		trk_buf_appendn(x->out, keep, (size_t) (end - keep));
+		*ecol += chars(x->out->data + before, x->out->len - before);
+		return end;
+	}
+	whole = whole && value_end(close + 2, end);
+	if (in_block)
+		error_at(x, ocol, "\"{{\" inside a block scalar is not supported: write the value on one line", NULL);
+	else if (parse_tag(x, p, close, ocol, &fn, &fnlen, &a) != 0)
+		;
+	else if (ctx == CTX_PLAIN && !whole)
+		error_at(x, ocol,
+				 "\"{{ }}\" that is only part of a value must sit inside a double-quoted string, "
+				 "e.g. host: \"db-{{ env('N') }}.example.org\"", NULL);
+	else if (value_of(x, ocol, fn, fnlen, &a, &val) == 0)
+		ok = write_value(x, ctx, ocol, &val) == 0;
+
+	if (!ok)
+	{
+		x->out->len = before;
+		if (in_block || (ctx == CTX_PLAIN && !whole))
+			trk_buf_appendn(x->out, p, (size_t) (close + 2 - p));
+		else if (ctx == CTX_PLAIN)
+			trk_buf_append(x->out, "\"\"");
+		else
+			trk_buf_appendn(x->out, "", 0);
 	}
 	*ecol += chars(x->out->data + before, x->out->len - before);
 	TRK_GROW(x->map->segs, x->map->cap, x->map->n + 1);
 	x->map->segs[x->map->n++] = (trk_srcmap_seg_t) {
 		.line = x->line,.ecol = ecol0,.ecol_end = *ecol,
-		.ocol = tagcol,.ocol_end = tagcol + chars(p, (size_t) (close + 2 - p))
-	};
-	trk_buf_free(&val);
-	trk_buf_free(&a.v[0]);
-	trk_buf_free(&a.v[1]);
-	return close + 2;
-
-skip:
-	/*
-	 * The error is reported; let YAML parsing go on so the rest of the file
-	 * is still checked.  A whole plain value becomes "" (so it cannot
-	 * cascade into a syntax error); anything else keeps its text.
-	 */
-	x->out->len = before;
-	if (!in_block && ctx == CTX_PLAIN && value_start(line, p) && value_end(close + 2, end))
-		trk_buf_append(x->out, "\"\"");
-	else
-		trk_buf_appendn(x->out, p, (size_t) (close + 2 - p));
-	*ecol += chars(x->out->data + before, x->out->len - before);
-	TRK_GROW(x->map->segs, x->map->cap, x->map->n + 1);
-	x->map->segs[x->map->n++] = (trk_srcmap_seg_t) {
-		.line = x->line,.ecol = ecol0,.ecol_end = *ecol,
-		.ocol = tagcol,.ocol_end = tagcol + chars(p, (size_t) (close + 2 - p))
+		.ocol = ocol,.ocol_end = ocol + chars(p, (size_t) (close + 2 - p))
 	};
 	trk_buf_free(&val);
 	trk_buf_free(&a.v[0]);
@@ -573,6 +641,15 @@ trk_srcmap_col(const trk_srcmap_t *map, int line, int col)
 		shift = s->ocol_end - s->ecol_end;
 	}
 	return col + shift;
+}
+
+bool
+trk_srcmap_is_tag(const trk_srcmap_t *map, int line, int col)
+{
+	for (size_t i = 0; i < map->n; i++)
+		if (map->segs[i].line == line && map->segs[i].ocol == col)
+			return true;
+	return false;
 }
 
 void

@@ -46,6 +46,8 @@ typedef struct located
 	const char *text;			/* borrowed; NULL when absent */
 	int			line;
 	int			col;
+	bool		hidden;			/* read from a file or the environment: a
+								 * possible secret, never quoted in messages */
 } located_t;
 
 /*

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -408,6 +409,32 @@ trk_cfg_pipeline_clear(trk_pipeline_t *p)
 	pipeline_clear(p);
 }
 
+/* near_miss names a config-like file that is probably a misspelt config.yml. */
+static const char *
+near_miss(const char *dir)
+{
+	static char hint[300];
+	static const char *const names[] = {"config.yml", "config.json"};
+	DIR		   *d = opendir(dir);
+	struct dirent *e;
+
+	hint[0] = '\0';
+	if (d == NULL)
+		return hint;
+	while ((e = readdir(d)) != NULL)
+	{
+		const char *s = trk_suggest(e->d_name, names, 2);
+
+		if (s && e->d_name[0] != '.')
+		{
+			snprintf(hint, sizeof(hint), " (is \"%s\" meant to be \"%s\"?)", e->d_name, s);
+			break;
+		}
+	}
+	closedir(d);
+	return hint;
+}
+
 static bool
 valid_pipeline_name(const char *s)
 {
@@ -514,23 +541,23 @@ trk_cfg_load_pipeline_into(trk_config_t *cfg, bool have_connections,
 		trk_diag_error(diags, dir, 0, 0,
 					   "pipeline folder name \"%s\" may only hold letters, digits, '_', '-' and '.'", name);
 
-	if (trk_path_exists(yml) && trk_path_exists(json))
+	if (trk_path_lexists(yml) && trk_path_lexists(json))
 	{
 		trk_diag_error(diags, json, 0, 0, "both config.yml and config.json exist: keep one");
 		goto done;
 	}
-	if (trk_path_exists(yml))
+	if (trk_path_lexists(yml))
 		p.config_file = trk_strdup(yml);
-	else if (trk_path_exists(json))
+	else if (trk_path_lexists(json))
 		p.config_file = trk_strdup(json);
-	else if (trk_path_exists(yaml))
+	else if (trk_path_lexists(yaml))
 	{
 		trk_diag_error(diags, yaml, 0, 0, "rename config.yaml to config.yml");
 		goto done;
 	}
 	else
 	{
-		trk_diag_error(diags, dir, 0, 0, "pipeline folder has no config.yml");
+		trk_diag_error(diags, dir, 0, 0, "pipeline folder has no config.yml%s", near_miss(dir));
 		goto done;
 	}
 	l.file = p.config_file;

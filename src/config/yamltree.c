@@ -9,6 +9,7 @@
 /* Bounds that keep hostile input (deep nesting, alias bombs) cheap. */
 #define MAX_DEPTH	64
 #define MAX_NODES	100000
+#define MAX_MAP_KEYS 1000		/* no section of trucker's has nearly as many */
 
 typedef struct
 {
@@ -42,6 +43,19 @@ is_null_scalar(const yaml_node_t *n)
 					  memcmp(v, "NULL", 4) == 0));
 }
 
+/*
+ * find_key returns the key node already in map named name, or NULL.  Linear:
+ * configuration maps are small, and MAX_MAP_KEYS keeps hostile ones cheap.
+ */
+static const trk_ynode_t *
+find_key(const trk_ynode_t *map, const char *name)
+{
+	for (size_t i = 0; i < map->n; i++)
+		if (strcmp(map->pairs[i].key->text, name) == 0)
+			return map->pairs[i].key;
+	return NULL;
+}
+
 static trk_ynode_t *
 build(builder_t *b, yaml_node_t *yn, int depth)
 {
@@ -70,6 +84,9 @@ build(builder_t *b, yaml_node_t *yn, int depth)
 									 yn->data.scalar.length);
 			node->len = yn->data.scalar.length;
 			node->quoted = yn->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+			if (memchr(node->text, '\0', node->len) != NULL)
+				trk_diag_error(b->diags, b->file, node->line, node->col,
+							   "value holds a NUL character, which no configuration value may");
 			break;
 		case YAML_SEQUENCE_NODE:
 			{
@@ -90,34 +107,44 @@ build(builder_t *b, yaml_node_t *yn, int depth)
 				yaml_node_pair_t *pr = yn->data.mapping.pairs.start;
 				size_t		count = (size_t) (yn->data.mapping.pairs.top - pr);
 
+				if (count > MAX_MAP_KEYS)
+				{
+					trk_diag_error(b->diags, b->file, node->line, node->col,
+								   "map has %zu keys, more than the %d trucker accepts", count, MAX_MAP_KEYS);
+					b->failed = true;
+					node->kind = TRK_Y_NULL;
+					break;
+				}
+
 				node->kind = TRK_Y_MAP;
 				node->pairs = trk_calloc(count, sizeof(*node->pairs));
 				for (size_t i = 0; i < count && !b->failed; i++)
 				{
 					trk_ynode_t *k = build(b, yaml_document_get_node(b->doc, pr[i].key), depth + 1);
+					trk_ynode_t *v;
+					const trk_ynode_t *first;
 
-					node->pairs[i].key = k;
-					node->n = i + 1;
 					if (k == NULL)
 						break;
+					v = build(b, yaml_document_get_node(b->doc, pr[i].value), depth + 1);
+					/*
+					 * A bad key is reported and its pair left out; the rest of
+					 * the map is still built, so every other error shows too.
+					 */
 					if (k->kind != TRK_Y_SCALAR)
-					{
 						trk_diag_error(b->diags, b->file, k->line, k->col, "keys must be plain strings");
-						b->failed = true;
-						break;
+					else if ((first = find_key(node, k->text)) != NULL)
+						trk_diag_error(b->diags, b->file, k->line, k->col,
+									   "duplicate key \"%s\" (first at line %d)", k->text, first->line);
+					else
+					{
+						node->pairs[node->n].key = k;
+						node->pairs[node->n].value = v;
+						node->n++;
+						continue;
 					}
-					for (size_t j = 0; j < i; j++)
-						if (strcmp(node->pairs[j].key->text, k->text) == 0)
-						{
-							trk_diag_error(b->diags, b->file, k->line, k->col,
-										   "duplicate key \"%s\" (first at line %d)",
-										   k->text, node->pairs[j].key->line);
-							b->failed = true;
-							break;
-						}
-					if (b->failed)
-						break;
-					node->pairs[i].value = build(b, yaml_document_get_node(b->doc, pr[i].value), depth + 1);
+					trk_ynode_free(k);
+					trk_ynode_free(v);
 				}
 				break;
 			}
@@ -149,7 +176,32 @@ trk_yaml_parse(const char *file, const char *text, size_t len,
 		int			line,
 					col;
 
-		position(&b, parser.problem_mark, &line, &col);
+		if (parser.error == YAML_READER_ERROR)
+		{
+			/* the reader (bad UTF-8, control bytes) gives a byte offset only */
+			yaml_mark_t m = {0};
+			size_t		off = parser.problem_offset;
+			size_t		k = off < len ? off : len;
+
+			/* a bad trailing octet: point at the character it belongs to */
+			while (k > 0 && ((unsigned char) text[k - 1] & 0xC0) == 0x80)
+				k--;
+			if (k > 0 && ((unsigned char) text[k - 1] & 0xC0) == 0xC0)
+				off = k - 1;
+			for (size_t i = 0; i < off && i < len; i++)
+			{
+				if (text[i] == '\n')
+				{
+					m.line++;
+					m.column = 0;
+				}
+				else if (((unsigned char) text[i] & 0xC0) != 0x80)
+					m.column++;
+			}
+			position(&b, m, &line, &col);
+		}
+		else
+			position(&b, parser.problem_mark, &line, &col);
 		if (parser.context)
 			trk_diag_error(diags, file, line, col, "invalid YAML: %s %s",
 						   parser.problem ? parser.problem : "syntax error", parser.context);

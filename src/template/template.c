@@ -1099,8 +1099,8 @@ parse_cond(compiler_t *c, size_t open, const char *keyword)
  */
 
 /*
- * quote_error reports a tag inside a SQL quote or comment, once per quoted
- * region: the next tags in the same string are the same mistake.
+ * quote_seen is true when a tag inside this SQL quote or comment was
+ * already reported: the next tags in the same string are the same mistake.
  */
 static bool
 quote_seen(compiler_t *c)
@@ -1238,7 +1238,12 @@ compile_value(compiler_t *c, size_t open, size_t cstart, size_t cend)
 				trk_buf_append(&sql, s[0] == 't' ? "TRUE" : "FALSE");
 				break;
 			case TRK_V_NUMBER:
+				/* (-1): "-1::text" would read as -(1::text) */
+				if (s[0] == '-')
+					trk_buf_appendc(&sql, '(');
 				trk_buf_appendn(&sql, s, x->len);
+				if (s[0] == '-')
+					trk_buf_appendc(&sql, ')');
 				break;
 			case TRK_V_STRING:
 				/* E'' with doubled backslashes whatever standard_conforming_strings is */
@@ -1633,10 +1638,21 @@ compile_all(compiler_t *c)
 
 		c->tagpos = cstart;
 		c->tagend = cend;
+		if (s[open + 2] == '-' && cstart < cend && s[cstart] >= '0' && s[cstart] <= '9')
+			error_at(c, open, "\"%.3s\" trims whitespace; for a negative number write \"%.2s -%c\"",
+					 s + open, s + open, s[cstart]);
 		if (kind == '{')
 			compile_value(c, open, cstart, cend);
 		else if (kind == '%')
 			compile_block(c, open);
+		else if (trk_sqlscan_inside(&c->path.scan) && !quote_seen(c))
+		{
+			/* removing it would join the text around it inside the quote */
+			error_at(c, open, "template comment inside %s: it would cut the %s in two",
+					 trk_sqlscan_where(&c->path.scan),
+					 c->path.scan.mode == TRK_SQL_LINE_COMMENT ||
+					 c->path.scan.mode == TRK_SQL_BLOCK_COMMENT ? "comment" : "quoted text");
+		}
 		pos = close + 2;
 		after_tag = true;
 	}

@@ -59,6 +59,19 @@ psql -q -d "$warehouse" -c "ALTER TABLE orders_enriched ADD COLUMN country text"
 sed -i 's/table: public.orders_mirror}/table: public.orders_mirror, key: [customer_id]}/' "$work/p/orders_mirror/config.yml"
 expect_status 1 "$TRUCKER" check --online "$work/p"
 expect_contains "$work/err" "p/orders_mirror/config.yml:4:67: error: output table public.orders_mirror has no unique index on (customer_id)"
+# ... and, without REPLICA IDENTITY FULL, the old row must carry that key
+psql -q -d "$shop" -c "ALTER TABLE orders REPLICA IDENTITY DEFAULT"
+expect_status 1 "$TRUCKER" check --online "$work/p"
+expect_contains "$work/err" "p/orders_mirror/config.yml:4:67: error: key column \"customer_id\" is not logged in the old row of public.orders"
+psql -q -d "$shop" -c "ALTER TABLE orders REPLICA IDENTITY FULL"
+# a deferrable unique constraint cannot arbitrate ON CONFLICT
+psql -q -d "$warehouse" -c "ALTER TABLE orders_mirror ADD CONSTRAINT by_customer UNIQUE (customer_id) DEFERRABLE"
+expect_status 1 "$TRUCKER" check --online "$work/p"
+expect_contains "$work/err" "has no unique index on (customer_id)"
+psql -q -d "$warehouse" -c "ALTER TABLE orders_mirror DROP CONSTRAINT by_customer"
+psql -q -d "$warehouse" -c "ALTER TABLE orders_mirror ADD CONSTRAINT by_customer UNIQUE (customer_id)"
+expect_status 0 "$TRUCKER" check --online "$work/p"
+psql -q -d "$warehouse" -c "ALTER TABLE orders_mirror DROP CONSTRAINT by_customer"
 cp "$src/pipelines/orders_mirror/config.yml" "$work/p/orders_mirror/config.yml"
 
 # missing tables

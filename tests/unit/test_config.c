@@ -304,7 +304,7 @@ test_env_errors(void **state)
 		"trucker.yml:5:11: error: environment variable \"TRK_TEST_UNSET\" is not set (give a default: env(\"TRK_TEST_UNSET\", \"value\"))\n"
 		"trucker.yml:6:11: error: unknown function \"enn\"; did you mean \"env\"?\n"
 		"trucker.yml:7:15: error: unterminated \"{{\" (a tag must end on the same line)\n"
-		"trucker.yml:8:14: error: \"{{ }}\" that is only part of a value must sit inside a double-quoted string, e.g. host: \"db-{{ env(\\\"N\\\") }}.example.org\"\n"));
+		"trucker.yml:8:14: error: \"{{ }}\" that is only part of a value must sit inside a double-quoted string, e.g. host: \"db-{{ env('N') }}.example.org\"\n"));
 }
 
 /* Positions after an expansion on the same line refer to the original text. */
@@ -694,6 +694,89 @@ test_keys_table(void **state)
 	free(buf);
 }
 
+
+/* One mistake must not hide the rest of the file. */
+static void
+test_errors_do_not_hide_others(void **state)
+{
+	(void) state;
+	unsetenv("TRK_TEST_UNSET");
+	put("trucker.yml",
+		"connections:\n"
+		"  - name: source\n"
+		"    adapter: postgres\n"
+		"    host: \"{{ env(\"TRK_TEST_UNSET\") }}\"\n"
+		"    user: 'u{{ env(\"X\"'\n"
+		"    user: again\n"
+		"    hots: x\n");
+	put("p/config.yml",
+		"input:  {connection: source, table: t}\n"
+		"input:  {connection: source, table: t}\n"
+		"output: {conection: source, table: u}\n");
+	assert_null(load_expect(
+		"p/config.yml:2:1: error: duplicate key \"input\" (first at line 1)\n"
+		"p/config.yml:3:9: error: output needs \"connection\"\n"
+		"p/config.yml:3:10: error: unknown key \"conection\" in output; did you mean \"connection\"?\n"
+		"trucker.yml:4:12: error: environment variable \"TRK_TEST_UNSET\" is not set (give a default: env(\"TRK_TEST_UNSET\", \"value\"))\n"
+		"trucker.yml:5:13: error: unterminated \"{{\" (a tag must end on the same line)\n"
+		"trucker.yml:6:5: error: duplicate key \"user\" (first at line 5)\n"
+		"trucker.yml:7:5: error: unknown key \"hots\" in connections[]; did you mean \"host\"?\n"));
+}
+
+/* Required keys written as null, secrets in messages, shared slots, odd bytes. */
+static void
+test_null_secrets_slots(void **state)
+{
+	(void) state;
+	setenv("TRK_TEST_SECRET", "hunter2\nforged: line", 1);
+	put("secrets/port", "hunter3\n");
+	put("trucker.yml",
+		"connections:\n"
+		"  - {name: a, adapter: }\n"
+		"  - {name: ~, adapter: postgres}\n"
+		"  - {name: l, adapter: ducklake, catalog: ~, data_path: }\n"
+		"  - {name: b, adapter: postgres, port_path: secrets/port, sslmode: {{ env(\"TRK_TEST_SECRET\") }}}\n"
+		"  - {name: c, adapter: postgres, slot: trucker_e}\n"
+		"  - {name: d, adapter: postgres, name_path: x}\n"
+		"  - {name: e, adapter: postgres}\n");
+	put("p/config.yml",
+		"input:  {connection: e, table: t}\n"
+		"output: {connection: e, table: u}\n");
+	assert_null(load_expect(
+		"trucker.yml:2:5: error: connection \"a\" has no \"adapter\" (postgres or ducklake)\n"
+		"trucker.yml:3:5: error: connection has no \"name\"\n"
+		"trucker.yml:4:5: error: ducklake connection \"l\" needs a \"catalog\"\n"
+		"trucker.yml:4:5: error: ducklake connection \"l\" needs a \"data_path\"\n"
+		"trucker.yml:5:45: error: \"port\" must be a port number from 1 to 65535, not \"(a value from a file or the environment)\"\n"
+		"trucker.yml:5:68: error: sslmode \"(a value from a file or the environment)\" is not one of disable, allow, prefer, require, verify-ca, verify-full\n"
+		"trucker.yml:7:34: error: unknown key \"name_path\" in connections[]; did you mean \"pass_path\"?\n"
+		"trucker.yml:8:5: error: connections \"c\" and \"e\" use the same replication slot \"trucker_e\": set \"slot\" on one of them\n"));
+}
+
+static void
+test_odd_bytes(void **state)
+{
+	trk_config_t *cfg;
+
+	(void) state;
+	/* U+0085 and U+2028 are YAML line breaks: escaped, so nothing shifts */
+	setenv("TRK_TEST_NEL", "x\xC2\x85y\xE2\x80\xA8z", 1);
+	put("trucker.yml",
+		"connections:\n"
+		"  - name: a\n"
+		"    adapter: postgres\n"
+		"    pass: {{ env(\"TRK_TEST_NEL\") }}\n");
+	put("p/config.yml", "input: {connection: a, table: t}\noutput: {connection: a, table: u}\n");
+	cfg = load_expect("");
+	assert_string_equal(trk_config_connection(cfg, "a")->primary.pass, "x\xC2\x85y\xE2\x80\xA8z");
+	trk_config_free(cfg);
+	/* invalid UTF-8 and NUL are reported where they are */
+	put("p/config.yml", "input: {connection: a, table: t}\noutput: {connection: a, table: caf\xE9}\n");
+	assert_null(load_expect("p/config.yml:2:35: error: invalid YAML: invalid trailing UTF-8 octet\n"));
+	put("p/config.yml", "input: {connection: a, table: \"t\\0x\"}\noutput: {connection: a, table: u}\n");
+	assert_null(load_expect("p/config.yml:1:31: error: value holds a NUL character, which no configuration value may\n"));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -723,6 +806,9 @@ main(void)
 		T(test_connections_flag),
 		T(test_expand_block_and_quotes),
 		T(test_keys_table),
+		T(test_errors_do_not_hide_others),
+		T(test_null_secrets_slots),
+		T(test_odd_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -420,6 +420,18 @@ test_arena_reuse(void **state)
 		assert_non_null(trk_arena_alloc(&z, 0));
 		trk_arena_free(&z);
 	}
+	{
+		/* zero-byte requests come from the current block, not new ones */
+		trk_arena_t z = {0};
+		char	   *first = trk_arena_alloc(&z, 1);
+
+		for (int i = 0; i < 1000; i++)
+			assert_non_null(trk_arena_calloc(&z, 0, 8));
+		assert_true(trk_arena_used(&z) < 64 * 1024);
+		assert_true(z.cur == z.first);
+		assert_non_null(first);
+		trk_arena_free(&z);
+	}
 }
 
 static void

@@ -351,7 +351,7 @@ test_literals(void **state)
 	assert_int_equal(trk_template_max_params(t), 0);
 	BIND(t, st, values, OP("insert"));
 	assert_string_equal(st->sql,
-						"SELECT 'it''s', E'C:\\\\dir', 42, -1.5e3, 0.10, NULL, TRUE, FALSE, ''");
+						"SELECT 'it''s', E'C:\\\\dir', 42, (-1.5e3), 0.10, NULL, TRUE, FALSE, ''");
 	assert_int_equal(st->nparams, 0);
 	trk_template_free(t);
 }
@@ -409,14 +409,22 @@ test_tags_never_fuse_tokens(void **state)
 				"e{{ 'x' }}, 1{# c #}.5, -{# c #}-1");
 	BIND(t, st, values, NEWS("a", "A"), NEWS("b", "B"));
 	assert_string_equal(st->sql,
-						"SELECT x $1 1, $1 $2, 2- -1, 'a' 'b', e 'x', 1 .5, - -1");
+						"SELECT x $1 1, $1 $2, 2-(-1), 'a' 'b', e 'x', 1 .5, - -1");
 	trk_template_free(t);
 
-	/* a {# #} inside a SQL string is simply removed */
-	t = compile("SELECT 'ab{# c #}cd'");
-	BIND(t, st, values, OP("insert"));
-	assert_string_equal(st->sql, "SELECT 'abcd'");
-	trk_template_free(t);
+	/*
+	 * A {# #} inside a SQL string or comment would join the text around it
+	 * unseen by the SQL checks ($q{# #}$ closes a dollar quote): refused.
+	 */
+	assert_errors("SELECT 'ab{# c #}cd'",
+				  "t.sql:1:11: error: template comment inside a SQL string literal: it would cut the quoted text in two");
+	assert_errors("SELECT $q$ a $q{# #}$; DELETE FROM t; SELECT $q$",
+				  "t.sql:1:16: error: template comment inside a dollar-quoted string: it would cut the quoted text in two");
+	assert_errors("SELECT 1 /* a *{# #}/ , {{ new.a }} */",
+				  "t.sql:1:16: error: template comment inside a SQL comment: it would cut the comment in two");
+	/* {{-1}} would trim and flip the sign; a negative literal is parenthesised */
+	assert_errors("SELECT {{-1}}",
+				  "t.sql:1:8: error: \"{{-\" trims whitespace; for a negative number write \"{{ -1\"");
 }
 
 static void
