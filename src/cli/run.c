@@ -1,10 +1,14 @@
 /* run.c — `trucker run`: load and check DIR, then stream its pipelines. */
 #include "cli/cli.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void
 run_usage(FILE *out)
@@ -12,11 +16,17 @@ run_usage(FILE *out)
 	fprintf(out,
 			"Usage: trucker run [OPTIONS] DIR\n"
 			"\n"
-			"Check the pipelines folder DIR, then stream every pipeline.\n"
+			"Check the pipelines folder DIR, then stream every pipeline until SIGTERM\n"
+			"or SIGINT.  Logs go to stderr.\n"
 			"\n"
 			"Options:\n"
-			"  -c, --config FILE  connections file (default: $TRUCKER_CONFIG, else DIR/trucker.yml)\n"
-			"  -h, --help         show this help\n");
+			"  -c, --config FILE           connections file (default: $TRUCKER_CONFIG,\n"
+			"                              else DIR/trucker.yml)\n"
+			"      --log-format FORMAT     logfmt (default) or json\n"
+			"      --log-level LEVEL       debug, info (default), warn or error\n"
+			"      --shutdown-timeout SECS how long a stop may wait for the batch in\n"
+			"                              flight to commit before rolling it back (5)\n"
+			"  -h, --help                  show this help\n");
 }
 
 int
@@ -24,6 +34,9 @@ trk_cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"log-format", required_argument, NULL, 'F'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"shutdown-timeout", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -32,6 +45,12 @@ trk_cmd_run(int argc, char **argv)
 	trk_config_t *cfg;
 	char	   *file;
 	int			c;
+	int			rc;
+	trk_log_format_t format = TRK_LOG_LOGFMT;
+	trk_log_level_t level = TRK_LOG_INFO;
+	trk_daemon_options_t dopts = {.shutdown_timeout_ms = 5000};
+	char	   *end;
+	double		secs;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1)
@@ -40,6 +59,30 @@ trk_cmd_run(int argc, char **argv)
 		{
 			case 'c':
 				config_flag = optarg;
+				break;
+			case 'F':
+				if (!trk_log_parse_format(optarg, &format))
+				{
+					fprintf(stderr, "trucker run: unknown log format \"%s\" (logfmt or json)\n", optarg);
+					return TRK_EXIT_USAGE;
+				}
+				break;
+			case 'L':
+				if (!trk_log_parse_level(optarg, &level))
+				{
+					fprintf(stderr, "trucker run: unknown log level \"%s\" (debug, info, warn or error)\n", optarg);
+					return TRK_EXIT_USAGE;
+				}
+				break;
+			case 'T':
+				errno = 0;
+				secs = strtod(optarg, &end);
+				if (errno != 0 || end == optarg || *end != '\0' || secs < 0 || secs > 3600)
+				{
+					fprintf(stderr, "trucker run: --shutdown-timeout wants seconds from 0 to 3600, not \"%s\"\n", optarg);
+					return TRK_EXIT_USAGE;
+				}
+				dopts.shutdown_timeout_ms = (int64_t) (secs * 1000);
 				break;
 			case 'h':
 				run_usage(stdout);
@@ -63,14 +106,8 @@ trk_cmd_run(int argc, char **argv)
 	if (cfg == NULL)
 		return TRK_EXIT_FAIL;
 
-	/*
-	 * The configuration is valid, but this version has no streaming engine
-	 * yet: say so and fail, rather than pretend to run.
-	 */
-	fprintf(stderr,
-			"trucker run: configuration ok (%zu pipelines), but streaming is not "
-			"part of this version yet; use 'trucker check' and 'trucker render'\n",
-			cfg->npipelines);
+	trk_log_setup(format, level);
+	rc = trk_daemon_run(cfg, &dopts);
 	trk_config_free(cfg);
-	return TRK_EXIT_FAIL;
+	return rc == 0 ? TRK_EXIT_OK : TRK_EXIT_FAIL;
 }

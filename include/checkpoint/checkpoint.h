@@ -1,0 +1,59 @@
+/*
+ * checkpoint.h — trucker.checkpoints: each pipeline's applied position,
+ * kept in its output database.
+ *
+ *     pipeline           text primary key
+ *     lsn                pg_lsn   end LSN of the last source transaction applied
+ *     system_identifier  text     the source it came from …
+ *     database           text
+ *     slot               text     … and through which slot
+ *     updated_at         timestamptz
+ *
+ * The row is updated in the same transaction as the pipeline's writes
+ * (TRK_CHECKPOINT_UPDATE_SQL, sent by the streaming code), so the output and
+ * its position never disagree.  The functions here run at start-up, with
+ * blocking libpq.
+ */
+#ifndef TRK_CHECKPOINT_CHECKPOINT_H
+#define TRK_CHECKPOINT_CHECKPOINT_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/lsn.h"
+
+/* $1 pipeline, $2 lsn */
+#define TRK_CHECKPOINT_UPDATE_SQL \
+	"UPDATE trucker.checkpoints SET lsn = $2::pg_lsn, updated_at = now() WHERE pipeline = $1"
+
+typedef struct trk_checkpoint_row
+{
+	char	   *pipeline;		/* owned */
+	trk_lsn_t	lsn;
+	char	   *system_identifier;	/* owned */
+	char	   *database;		/* owned */
+	char	   *slot;			/* owned */
+} trk_checkpoint_row_t;
+
+/*
+ * trk_checkpoint_prepare_session makes an output session durable enough:
+ * synchronous_commit no weaker than local.
+ */
+int			trk_checkpoint_prepare_session(PGconn *pg, trk_buf_t *err);
+
+/* trk_checkpoint_ensure_table creates the schema and table if missing. */
+int			trk_checkpoint_ensure_table(PGconn *pg, trk_buf_t *err);
+
+/* trk_checkpoint_read returns every row (owned array). */
+int			trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows,
+								size_t *nrows, trk_buf_t *err);
+
+/* trk_checkpoint_insert adds a pipeline's first row (kept if it exists). */
+int			trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn,
+								  const char *sysid, const char *database,
+								  const char *slot, trk_buf_t *err);
+
+void		trk_checkpoint_rows_free(trk_checkpoint_row_t *rows, size_t n);
+
+#endif

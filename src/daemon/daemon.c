@@ -1,0 +1,331 @@
+/*
+ * daemon.c — `trucker run`'s root: the loop, the signals, and one input per
+ * input connection, each started on a worker thread and then streamed on
+ * the loop (input.c).
+ */
+#include "internal.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct trk_daemon
+{
+	uv_loop_t	loop;
+	const trk_config_t *cfg;	/* borrowed */
+	trk_daemon_options_t opts;
+	trk_input_t *inputs;		/* owned */
+	size_t		ninputs;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	uv_timer_t	shutdown_timer;
+	bool		stopping;
+	bool		closed;
+	int			exit_code;
+};
+
+static void start_work(trk_input_t *in);
+
+/* ------------------------------------------------------------------ */
+/* building the inputs                                                */
+/* ------------------------------------------------------------------ */
+
+static run_dest_t *
+find_or_add_dest(trk_input_t *in, const trk_connection_t *c)
+{
+	for (size_t i = 0; i < in->ndests; i++)
+		if (in->dests[i].conn == c)
+			return &in->dests[i];
+	return NULL;
+}
+
+static void
+build_inputs(trk_daemon_t *d)
+{
+	const trk_config_t *cfg = d->cfg;
+
+	d->inputs = trk_calloc(cfg->nconnections + 1, sizeof(trk_input_t));
+	for (size_t c = 0; c < cfg->nconnections; c++)
+	{
+		const trk_connection_t *conn = &cfg->connections[c];
+		trk_input_t *in = &d->inputs[d->ninputs];
+
+		for (size_t i = 0; i < cfg->npipelines; i++)
+		{
+			const trk_pipeline_t *p = &cfg->pipelines[i];
+			const trk_connection_t *out = trk_config_connection(cfg, p->output_connection);
+			run_pipeline_t *rp;
+			run_dest_t *rd;
+
+			if (strcmp(p->input_connection, conn->name) != 0 || out == NULL)
+				continue;
+			if (out->adapter != TRK_ADAPTER_POSTGRES)
+			{
+				trk_log_warn("pipeline not streamed: ducklake outputs are not part of this "
+							 "version yet", "pipeline", p->name, "output", out->name, NULL);
+				continue;
+			}
+			in->pipes = trk_realloc(in->pipes, (in->npipes + 1) * sizeof(run_pipeline_t));
+			rp = &in->pipes[in->npipes++];
+			memset(rp, 0, sizeof(*rp));
+			rp->def = p;
+			rd = find_or_add_dest(in, out);
+			if (rd == NULL)
+			{
+				in->dests = trk_realloc(in->dests, (in->ndests + 1) * sizeof(run_dest_t));
+				rd = &in->dests[in->ndests++];
+				memset(rd, 0, sizeof(*rd));
+				rd->conn = out;
+				rd->max_rows = p->batch_max_rows;
+				rd->max_bytes = p->batch_max_bytes;
+				rd->max_delay_ms = p->batch_max_delay_ms;
+			}
+			if (p->batch_max_rows < rd->max_rows)
+				rd->max_rows = p->batch_max_rows;
+			if (p->batch_max_bytes < rd->max_bytes)
+				rd->max_bytes = p->batch_max_bytes;
+			if (p->batch_max_delay_ms < rd->max_delay_ms)
+				rd->max_delay_ms = p->batch_max_delay_ms;
+		}
+		if (in->npipes == 0)
+			continue;
+		/* the dests array moved while growing: point pipelines at it now */
+		for (size_t i = 0; i < in->npipes; i++)
+		{
+			const trk_connection_t *out =
+				trk_config_connection(cfg, in->pipes[i].def->output_connection);
+
+			in->pipes[i].dest = find_or_add_dest(in, out);
+		}
+		in->daemon = d;
+		in->conn = conn;
+		in->backoff_ms = TRK_BACKOFF_MIN_MS;
+		uv_timer_init(&d->loop, &in->timer);
+		in->timer.data = in;
+		d->ninputs++;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* start-up on a worker thread                                        */
+/* ------------------------------------------------------------------ */
+
+static void
+after_work(uv_work_t *w, int status)
+{
+	trk_input_t *in = w->data;
+
+	in->work_running = false;
+	if (in->daemon->stopping || status == UV_ECANCELED)
+	{
+		trk_input_setup_release(in);
+		in->state = IN_CLOSED;
+		trk_daemon_input_changed(in->daemon);
+		return;
+	}
+	switch (in->setup)
+	{
+		case SETUP_OK:
+			trk_input_begin_streaming(in);
+			break;
+		case SETUP_RETRY:
+			trk_input_fail(in, true, "%s", trk_buf_cstr(&in->setup_error));
+			break;
+		case SETUP_REFUSE:
+			trk_input_fail(in, false, "%s", trk_buf_cstr(&in->setup_error));
+			break;
+	}
+}
+
+static void
+start_work(trk_input_t *in)
+{
+	in->state = IN_STARTING;
+	in->work.data = in;
+	in->work_running = true;
+	uv_queue_work(in->timer.loop, &in->work, trk_input_setup_work, after_work);
+}
+
+static void
+on_retry_timer(uv_timer_t *t)
+{
+	trk_input_t *in = t->data;
+
+	if (in->state == IN_WAITING && !in->daemon->stopping)
+		start_work(in);
+}
+
+void
+trk_daemon_schedule_start(trk_input_t *in, int delay_ms)
+{
+	in->state = IN_WAITING;
+	uv_timer_stop(&in->timer);
+	uv_timer_start(&in->timer, on_retry_timer, (uint64_t) (delay_ms < 0 ? 0 : delay_ms), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* stopping                                                           */
+/* ------------------------------------------------------------------ */
+
+static void
+close_all(trk_daemon_t *d)
+{
+	if (d->closed)
+		return;
+	d->closed = true;
+	for (size_t i = 0; i < d->ninputs; i++)
+		uv_close((uv_handle_t *) &d->inputs[i].timer, NULL);
+	uv_close((uv_handle_t *) &d->sigterm, NULL);
+	uv_close((uv_handle_t *) &d->sigint, NULL);
+	uv_close((uv_handle_t *) &d->shutdown_timer, NULL);
+}
+
+void
+trk_daemon_input_changed(trk_daemon_t *d)
+{
+	bool		all_closed = true;
+	bool		any_alive = false;
+
+	for (size_t i = 0; i < d->ninputs; i++)
+	{
+		input_state_t s = d->inputs[i].state;
+
+		all_closed &= s == IN_CLOSED;
+		any_alive |= s == IN_STARTING || s == IN_STREAMING || s == IN_WAITING;
+	}
+	if (d->stopping)
+	{
+		if (all_closed)
+			close_all(d);
+		return;
+	}
+	if (!any_alive)
+	{
+		trk_log_error("no input connection can stream; exiting", NULL);
+		d->exit_code = 1;
+		d->stopping = true;
+		for (size_t i = 0; i < d->ninputs; i++)
+			if (d->inputs[i].state != IN_STARTING)
+				d->inputs[i].state = IN_CLOSED;
+		close_all(d);
+	}
+}
+
+static void
+on_shutdown_timeout(uv_timer_t *t)
+{
+	trk_daemon_t *d = t->data;
+
+	trk_log_warn("shutdown timeout: rolling back the batches in flight", NULL);
+	for (size_t i = 0; i < d->ninputs; i++)
+	{
+		trk_input_t *in = &d->inputs[i];
+
+		if (in->work_running)
+		{
+			/* a start-up still blocks in libpq: nothing of it is committed */
+			trk_log_warn("start-up still running at exit", "connection", in->conn->name, NULL);
+			_exit(0);
+		}
+		if (in->state != IN_CLOSED)
+		{
+			trk_input_close_sessions(in);
+			uv_timer_stop(&in->timer);
+			in->state = IN_CLOSED;
+		}
+	}
+	trk_daemon_input_changed(d);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	trk_daemon_t *d = s->data;
+
+	if (d->stopping)
+		return;
+	trk_log_info("shutting down", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+	d->stopping = true;
+	uv_timer_start(&d->shutdown_timer, on_shutdown_timeout, (uint64_t) d->opts.shutdown_timeout_ms, 0);
+	for (size_t i = 0; i < d->ninputs; i++)
+		trk_input_shutdown(&d->inputs[i]);
+	trk_daemon_input_changed(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* run                                                                */
+/* ------------------------------------------------------------------ */
+
+static void
+free_inputs(trk_daemon_t *d)
+{
+	for (size_t i = 0; i < d->ninputs; i++)
+	{
+		trk_input_t *in = &d->inputs[i];
+
+		for (size_t j = 0; j < in->npipes; j++)
+		{
+			free(in->pipes[j].row_sysid);
+			free(in->pipes[j].row_database);
+			free(in->pipes[j].row_slot);
+		}
+		free(in->pipes);
+		free(in->dests);
+		trk_router_free(&in->router);
+		trk_buf_free(&in->setup_error);
+		trk_buf_free(&in->err);
+		trk_mirror_stmt_free(&in->stmt);
+		trk_arena_free(&in->arena);
+		free(in->values);
+		free(in->types);
+	}
+	free(d->inputs);
+}
+
+int
+trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
+{
+	trk_daemon_t d;
+	int			rc;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cfg;
+	d.opts = *opts;
+	srand((unsigned) time(NULL) ^ (unsigned) getpid());
+	signal(SIGPIPE, SIG_IGN);
+	if (uv_loop_init(&d.loop) != 0)
+	{
+		trk_log_error("cannot create the event loop", NULL);
+		return 1;
+	}
+	build_inputs(&d);
+	if (d.ninputs == 0)
+	{
+		trk_log_error("no pipeline to stream", NULL);
+		free_inputs(&d);
+		uv_loop_close(&d.loop);
+		return 1;
+	}
+	uv_signal_init(&d.loop, &d.sigterm);
+	uv_signal_init(&d.loop, &d.sigint);
+	uv_timer_init(&d.loop, &d.shutdown_timer);
+	d.sigterm.data = d.sigint.data = d.shutdown_timer.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	for (size_t i = 0; i < d.ninputs; i++)
+		start_work(&d.inputs[i]);
+
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+
+	rc = uv_loop_close(&d.loop);
+	if (rc != 0)
+		trk_log_warn("event loop closed with handles still open", NULL);
+	free_inputs(&d);
+	if (d.exit_code == 0)
+		trk_log_info("stopped", NULL);
+	return d.exit_code;
+}

@@ -1,0 +1,764 @@
+/*
+ * input.c — one input connection on the loop: the data path.
+ *
+ *   stream  XLogData from the slot                   (stream/stream.c)
+ *   decode  one wal2json message → trk_change_t     (decode/wal2json.c)
+ *   route   its table → the pipelines that read it   (route/router.c)
+ *   apply   the default mirror's statement, queued    (apply/mirror.c,
+ *           on the pipeline's output session            apply/dest_postgres.c)
+ *   checkpoint  each batch ends by writing its pipelines' positions, in the
+ *           same transaction
+ *   feedback  once a batch is durable, the slot is confirmed up to the
+ *           smallest stored checkpoint
+ *
+ * Transactions: a pipeline skips a source transaction whose end LSN is at or
+ * below what it has (its checkpoint after a restart).  A destination batch
+ * only ever ends between source transactions.  One batch per output is
+ * committing at a time; the stream pauses meanwhile, and whenever an output
+ * has too much unanswered, so memory stays bounded whatever the size of a
+ * source transaction.
+ *
+ * Failures: a lost connection or any unexpected error closes every session
+ * of the input and starts again from the stored checkpoints after a backoff.
+ * A data error (SQLSTATE classes 22, 23, 42) stops only the pipeline that
+ * caused it, at that source transaction: the input restarts at once, and the
+ * pipeline applies what came before it and nothing after.
+ */
+#include "internal.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "checkpoint/checkpoint.h"
+#include "decode/wal2json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void on_data(void *arg, trk_lsn_t start, const char *data, size_t len);
+static void on_keepalive(void *arg, trk_lsn_t walend);
+static void on_drained(void *arg);
+static void on_stream_error(void *arg, const char *message);
+static void on_committed(void *arg, trk_pgdest_t *pg);
+static void on_ready(void *arg, trk_pgdest_t *pg);
+static void on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err);
+static void finish_shutdown(trk_input_t *in);
+
+static const trk_stream_cbs_t stream_cbs = {on_data, on_keepalive, on_drained, on_stream_error};
+static const trk_pgdest_cbs_t dest_cbs = {on_committed, on_ready, on_dest_error};
+
+static run_dest_t *
+dest_of(trk_input_t *in, trk_pgdest_t *pg)
+{
+	for (size_t i = 0; i < in->ndests; i++)
+		if (in->dests[i].pg == pg)
+			return &in->dests[i];
+	return NULL;
+}
+
+trk_lsn_t
+trk_input_min_stored(const trk_input_t *in)
+{
+	trk_lsn_t	min = UINT64_MAX;
+
+	for (size_t i = 0; i < in->npipes; i++)
+		if (in->pipes[i].stored < min)
+			min = in->pipes[i].stored;
+	return min == UINT64_MAX ? 0 : min;
+}
+
+/* ------------------------------------------------------------------ */
+/* life cycle                                                         */
+/* ------------------------------------------------------------------ */
+
+void
+trk_input_close_sessions(trk_input_t *in)
+{
+	if (in->stream)
+	{
+		trk_stream_close(in->stream);
+		in->stream = NULL;
+	}
+	for (size_t i = 0; i < in->ndests; i++)
+		if (in->dests[i].pg)
+		{
+			trk_pgdest_close(in->dests[i].pg);
+			in->dests[i].pg = NULL;
+		}
+	in->in_txn = false;
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		p->seen = p->writing = p->stored;
+		p->trunc_count = 0;
+		p->trunc_lsn = 0;
+	}
+}
+
+void
+trk_input_begin_streaming(trk_input_t *in)
+{
+	uv_loop_t  *loop = in->timer.loop;
+	char		errbuf[256];
+	char		lsn[TRK_LSN_BUFSIZE];
+
+	for (size_t i = 0; i < in->ndests; i++)
+	{
+		run_dest_t *d = &in->dests[i];
+
+		d->pg = trk_pgdest_new(loop, d->setup_conn, d->conn->name, &dest_cbs, in,
+							   errbuf, sizeof(errbuf));
+		d->setup_conn = NULL;
+		if (d->pg == NULL)
+		{
+			trk_input_setup_release(in);
+			trk_input_fail(in, true, "output \"%s\": %s", d->conn->name, errbuf);
+			return;
+		}
+	}
+	in->stream = trk_stream_new(loop, in->repl, &stream_cbs, in, errbuf, sizeof(errbuf));
+	in->repl = NULL;
+	if (in->stream == NULL)
+	{
+		trk_input_fail(in, true, "%s", errbuf);
+		return;
+	}
+	in->state = IN_STREAMING;
+	in->in_txn = false;
+	in->drained = false;
+	in->flushed = trk_input_min_stored(in);
+	in->last_status_ms = in->last_advance_ms = uv_now(loop);
+	uv_timer_start(&in->timer, trk_input_on_timer, 1000, 1000);
+	trk_log_info("streaming started", "connection", in->conn->name, "slot", in->conn->slot,
+				 "lsn", trk_lsn_format(in->start_lsn, lsn), NULL);
+	for (size_t i = 0; i < in->npipes; i++)
+		if (in->pipes[i].stop_lsn)
+		{
+			char		stop[TRK_LSN_BUFSIZE];
+
+			trk_log_warn("pipeline stopped: it applies nothing from its failed transaction on",
+						 "pipeline", in->pipes[i].def->name,
+						 "lsn", trk_lsn_format(in->pipes[i].stop_lsn, stop), NULL);
+		}
+}
+
+void
+trk_input_fail(trk_input_t *in, bool retry, const char *fmt, ...)
+{
+	trk_buf_t	msg = {0};
+	va_list		ap;
+	int			delay;
+
+	va_start(ap, fmt);
+	trk_buf_vappendf(&msg, fmt, ap);
+	va_end(ap);
+	trk_input_close_sessions(in);
+	if (in->draining)
+	{
+		trk_log_warn("stopping without a final commit", "connection", in->conn->name,
+					 "error", trk_buf_cstr(&msg), NULL);
+		trk_buf_free(&msg);
+		finish_shutdown(in);
+		return;
+	}
+	if (!retry)
+	{
+		trk_log_error("refusing to stream", "connection", in->conn->name,
+					  "reason", trk_buf_cstr(&msg), NULL);
+		in->state = IN_REFUSED;
+		uv_timer_stop(&in->timer);
+		trk_buf_free(&msg);
+		trk_daemon_input_changed(in->daemon);
+		return;
+	}
+	/* exponential backoff with jitter: half fixed, half random */
+	delay = in->backoff_ms;
+	delay = delay / 2 + (int) ((unsigned) rand() % (unsigned) (delay / 2 + 1));
+	in->backoff_ms = in->backoff_ms * 2 > TRK_BACKOFF_MAX_MS ? TRK_BACKOFF_MAX_MS : in->backoff_ms * 2;
+	{
+		char		ms[24];
+
+		snprintf(ms, sizeof(ms), "%d", delay);
+		trk_log_error("input failed; restarting from the checkpoints", "connection", in->conn->name,
+					  "error", trk_buf_cstr(&msg), "retry_in_ms", ms, NULL);
+	}
+	trk_buf_free(&msg);
+	trk_daemon_schedule_start(in, delay);
+}
+
+static void
+finish_shutdown(trk_input_t *in)
+{
+	char		lsn[TRK_LSN_BUFSIZE];
+
+	if (in->stream)
+	{
+		trk_lsn_t	min = trk_input_min_stored(in);
+
+		/* the final status update: the slot keeps nothing it need not */
+		trk_stream_feedback(in->stream, min);
+		trk_log_info("stream stopped", "connection", in->conn->name,
+					 "lsn", trk_lsn_format(min, lsn), NULL);
+	}
+	trk_input_close_sessions(in);
+	uv_timer_stop(&in->timer);
+	in->state = IN_CLOSED;
+	trk_daemon_input_changed(in->daemon);
+}
+
+/* ------------------------------------------------------------------ */
+/* batches                                                            */
+/* ------------------------------------------------------------------ */
+
+static bool
+any_committing_or_busy(const trk_input_t *in)
+{
+	for (size_t i = 0; i < in->ndests; i++)
+		if (in->dests[i].pg && trk_pgdest_is_busy(in->dests[i].pg))
+			return true;
+	return false;
+}
+
+static bool
+any_open_or_committing(const trk_input_t *in)
+{
+	for (size_t i = 0; i < in->ndests; i++)
+		if (in->dests[i].pg &&
+			(trk_pgdest_is_open(in->dests[i].pg) || trk_pgdest_is_committing(in->dests[i].pg)))
+			return true;
+	return false;
+}
+
+static void
+maybe_resume(trk_input_t *in)
+{
+	if (in->state != IN_STREAMING || in->stream == NULL || in->draining)
+		return;
+	if (!any_committing_or_busy(in))
+		trk_stream_resume(in->stream);
+}
+
+/*
+ * commit_dest ends d's batch: each of its pipelines' checkpoints moves to
+ * what it has seen, in the same transaction, then COMMIT.  With
+ * checkpoints_only, an output without a batch opens one just to move its
+ * checkpoints (idle pipelines, shutdown).
+ */
+static void
+commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
+{
+	bool		any = false;
+
+	if (d->pg == NULL || trk_pgdest_is_committing(d->pg))
+		return;
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		if (p->dest == d && p->seen > p->stored)
+			any = true;
+	}
+	if (!trk_pgdest_is_open(d->pg))
+	{
+		if (!checkpoints_only || !any)
+			return;
+		trk_pgdest_begin(d->pg);
+	}
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+		char		lsn[TRK_LSN_BUFSIZE];
+		const char *values[2];
+		trk_dest_tag_t tag = {(int) i, p->seen, 0};
+
+		if (p->dest != d || p->seen <= p->stored)
+			continue;
+		values[0] = p->def->name;
+		values[1] = trk_lsn_format(p->seen, lsn);
+		trk_pgdest_exec(d->pg, TRK_CHECKPOINT_UPDATE_SQL, 2, values, NULL, &tag, 0, true);
+		p->writing = p->seen;
+	}
+	trk_pgdest_commit(d->pg);
+	if (in->stream)
+		trk_stream_pause(in->stream);
+}
+
+/*
+ * maybe_commit ends the batches that are due, between source transactions
+ * only: all of them when the stream has nothing more buffered (low latency
+ * when the source is quiet), else those past a batch limit.
+ */
+static void
+maybe_commit(trk_input_t *in, bool all)
+{
+	uint64_t	now = uv_now(in->timer.loop);
+
+	if (in->in_txn || in->state != IN_STREAMING)
+		return;
+	for (size_t i = 0; i < in->ndests; i++)
+	{
+		run_dest_t *d = &in->dests[i];
+
+		if (d->pg == NULL || !trk_pgdest_is_open(d->pg))
+			continue;
+		if (all || in->draining ||
+			(int64_t) trk_pgdest_batch_rows(d->pg) >= d->max_rows ||
+			(int64_t) trk_pgdest_batch_bytes(d->pg) >= d->max_bytes ||
+			(int64_t) (now - trk_pgdest_batch_started(d->pg)) >= d->max_delay_ms)
+			commit_dest(in, d, false);
+	}
+}
+
+static void
+send_feedback(trk_input_t *in)
+{
+	trk_lsn_t	min = trk_input_min_stored(in);
+
+	if (in->stream == NULL)
+		return;
+	if (min > in->flushed)
+		in->flushed = min;
+	in->last_status_ms = uv_now(in->timer.loop);
+	trk_stream_feedback(in->stream, in->flushed);
+}
+
+/* ------------------------------------------------------------------ */
+/* stopping one pipeline                                              */
+/* ------------------------------------------------------------------ */
+
+static void
+stop_pipeline(trk_input_t *in, run_pipeline_t *p, trk_lsn_t at, const char *why)
+{
+	char		lsn[TRK_LSN_BUFSIZE];
+
+	p->stop_lsn = at;
+	trk_log_error("pipeline stopped", "pipeline", p->def->name, "lsn", trk_lsn_format(at, lsn),
+				  "error", why, NULL);
+	/* its part of the open batch must go: start again from the checkpoints */
+	in->backoff_ms = TRK_BACKOFF_MIN_MS;
+	trk_input_fail(in, true, "pipeline %s stopped; re-applying the others", p->def->name);
+}
+
+/* ------------------------------------------------------------------ */
+/* apply                                                              */
+/* ------------------------------------------------------------------ */
+
+static void
+ensure_scratch(trk_input_t *in, size_t n)
+{
+	if (n <= in->capvalues)
+		return;
+	in->capvalues = n * 2;
+	in->values = trk_realloc(in->values, in->capvalues * sizeof(char *));
+	in->types = trk_realloc(in->types, in->capvalues * sizeof(uint32_t));
+}
+
+static bool
+apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
+{
+	trk_pgdest_t *pg = p->dest->pg;
+	trk_mirror_stmt_t *st = &in->stmt;
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid};
+
+	trk_buf_reset(&in->err);
+	if (trk_mirror_build(&p->def->output_table, p->def->key, p->def->nkey, c, NULL, 0,
+						 st, &in->err) != 0)
+	{
+		stop_pipeline(in, p, in->txn_end, trk_buf_cstr(&in->err));
+		return false;
+	}
+	ensure_scratch(in, st->nparams + 1);
+	for (size_t i = 0; i < st->nparams; i++)
+	{
+		const trk_value_t *v = &st->params[i].value;
+
+		in->values[i] = v->kind == TRK_V_NULL || v->kind == TRK_V_ABSENT ? NULL : v->text;
+		in->types[i] = st->params[i].type;
+	}
+	if (!trk_pgdest_is_open(pg))
+		trk_pgdest_begin(pg);
+	trk_pgdest_exec(pg, trk_buf_cstr(&st->sql), (int) st->nparams, in->values, in->types,
+					&tag, bytes, true);
+	return true;
+}
+
+static bool
+apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c)
+{
+	trk_buf_t	sql = {0};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid};
+
+	if (p->nleaves > 0)
+	{
+		/*
+		 * A partitioned input's TRUNCATE arrives as one message per
+		 * partition, all at the same LSN.  Only a truncate of every
+		 * partition can be mirrored; it is applied once the last arrives.
+		 */
+		if (p->trunc_count == 0 || p->trunc_lsn != c->lsn)
+		{
+			p->trunc_lsn = c->lsn;
+			p->trunc_count = 0;
+		}
+		if (++p->trunc_count < p->nleaves)
+			return true;
+		p->trunc_count = 0;
+	}
+	trk_buf_append(&sql, "TRUNCATE ");
+	trk_quote_ident(&sql, p->def->output_table.schema);
+	trk_buf_appendc(&sql, '.');
+	trk_quote_ident(&sql, p->def->output_table.name);
+	if (!trk_pgdest_is_open(p->dest->pg))
+		trk_pgdest_begin(p->dest->pg);
+	trk_pgdest_exec(p->dest->pg, trk_buf_cstr(&sql), 0, NULL, NULL, &tag, 0, false);
+	trk_buf_free(&sql);
+	return true;
+}
+
+/* check_partial_truncate stops a pipeline whose partitions were only partly truncated. */
+static bool
+check_partial_truncate(trk_input_t *in, run_pipeline_t *p, trk_lsn_t lsn)
+{
+	char		why[256];
+
+	if (p->trunc_count == 0 || p->trunc_lsn == lsn)
+		return true;
+	snprintf(why, sizeof(why),
+			 "TRUNCATE of some partitions of %s.%s cannot be mirrored into one table; "
+			 "backfill the pipeline",
+			 p->def->input_table.schema, p->def->input_table.name);
+	stop_pipeline(in, p, in->txn_end, why);
+	return false;
+}
+
+static trk_op_t
+op_of(trk_action_t a)
+{
+	switch (a)
+	{
+		case TRK_ACT_INSERT:
+			return TRK_OP_INSERT;
+		case TRK_ACT_UPDATE:
+			return TRK_OP_UPDATE;
+		case TRK_ACT_DELETE:
+			return TRK_OP_DELETE;
+		default:
+			return 0;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* stream callbacks                                                   */
+/* ------------------------------------------------------------------ */
+
+static void
+on_begin(trk_input_t *in, const trk_change_t *c)
+{
+	if (in->draining)
+	{
+		/* shutting down: no new transaction; it comes again after a restart */
+		trk_stream_pause(in->stream);
+		return;
+	}
+	in->in_txn = true;
+	in->txn_end = c->nextlsn;
+	in->txn_xid = c->xid;
+	in->txn_has_xid = c->has_xid;
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		p->skip = (p->stop_lsn != 0 && in->txn_end >= p->stop_lsn) || in->txn_end <= p->seen;
+	}
+}
+
+static void
+on_commit(trk_input_t *in)
+{
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		if (p->skip)
+			continue;
+		if (!check_partial_truncate(in, p, 0))
+			return;
+		p->seen = in->txn_end;
+	}
+	in->in_txn = false;
+	maybe_commit(in, false);
+	if (in->draining && in->state == IN_STREAMING)
+	{
+		for (size_t i = 0; i < in->ndests; i++)
+			commit_dest(in, &in->dests[i], true);
+		trk_stream_pause(in->stream);
+		if (!any_open_or_committing(in))
+			finish_shutdown(in);
+	}
+}
+
+static void
+on_row(trk_input_t *in, const trk_change_t *c, size_t bytes)
+{
+	const trk_route_t *rt = trk_router_find(&in->router, c->schema, c->table);
+	char		lsn[TRK_LSN_BUFSIZE];
+
+	if (!in->in_txn)
+		return;
+	if (rt == NULL)
+	{
+		/*
+		 * A table the filter let through but nobody routes: a partition
+		 * created since the start, in a schema subscribed whole.  Start
+		 * again (nothing of this transaction is committed) to learn it.
+		 */
+		in->backoff_ms = TRK_BACKOFF_MIN_MS;
+		trk_log_info("a new table in a watched schema; restarting to route it",
+					 "connection", in->conn->name, "schema", c->schema, "table", c->table,
+					 "lsn", trk_lsn_format(in->txn_end, lsn), NULL);
+		trk_input_fail(in, true, "new table %s.%s", c->schema, c->table);
+		return;
+	}
+	for (size_t i = 0; i < rt->npipelines; i++)
+	{
+		int			idx = rt->pipelines[i];
+		run_pipeline_t *p = &in->pipes[idx];
+
+		if (p->skip)
+			continue;
+		if (c->action != TRK_ACT_TRUNCATE && !check_partial_truncate(in, p, c->lsn))
+			return;
+		if (c->action == TRK_ACT_TRUNCATE)
+		{
+			if (!apply_truncate(in, p, idx, c))
+				return;
+		}
+		else if ((p->def->operations & op_of(c->action)) != 0)
+		{
+			if (!apply_mirror(in, p, idx, c, bytes))
+				return;
+		}
+		if (in->state != IN_STREAMING)
+			return;
+		if (trk_pgdest_is_busy(p->dest->pg))
+			trk_stream_pause(in->stream);
+	}
+}
+
+static void
+on_data(void *arg, trk_lsn_t start, const char *data, size_t len)
+{
+	trk_input_t *in = arg;
+	trk_change_t c;
+	char		lsn[TRK_LSN_BUFSIZE];
+
+	trk_arena_reset(&in->arena);
+	trk_buf_reset(&in->err);
+	if (trk_wal2json_decode(&in->arena, data, len, &c, &in->err) != 0)
+	{
+		trk_input_fail(in, true, "cannot decode the wal2json message at %s: %s",
+					   trk_lsn_format(start, lsn), trk_buf_cstr(&in->err));
+		return;
+	}
+	in->drained = false;
+	switch (c.action)
+	{
+		case TRK_ACT_BEGIN:
+			if (c.nextlsn == 0)
+			{
+				trk_input_fail(in, true, "a transaction at %s has no end LSN",
+							   trk_lsn_format(start, lsn));
+				return;
+			}
+			on_begin(in, &c);
+			break;
+		case TRK_ACT_COMMIT:
+			if (in->in_txn)
+				on_commit(in);
+			break;
+		case TRK_ACT_INSERT:
+		case TRK_ACT_UPDATE:
+		case TRK_ACT_DELETE:
+		case TRK_ACT_TRUNCATE:
+			on_row(in, &c, len);
+			break;
+		case TRK_ACT_MESSAGE:
+			/* logical messages carry no rows: nothing to mirror */
+			break;
+	}
+}
+
+static void
+on_keepalive(void *arg, trk_lsn_t walend)
+{
+	trk_input_t *in = arg;
+
+	/*
+	 * Between transactions, the server's position says no transaction
+	 * committed before it is still to come: idle pipelines have seen
+	 * everything up to it.
+	 */
+	if (in->in_txn)
+		return;
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		if (p->stop_lsn == 0 && walend > p->seen)
+			p->seen = walend;
+	}
+}
+
+static void
+on_drained(void *arg)
+{
+	trk_input_t *in = arg;
+
+	in->drained = true;
+	maybe_commit(in, true);
+	for (size_t i = 0; i < in->ndests; i++)
+		if (in->dests[i].pg)
+			trk_pgdest_flush(in->dests[i].pg);
+}
+
+static void
+on_stream_error(void *arg, const char *message)
+{
+	trk_input_t *in = arg;
+
+	trk_input_fail(in, true, "%s", message);
+}
+
+/* ------------------------------------------------------------------ */
+/* destination callbacks                                              */
+/* ------------------------------------------------------------------ */
+
+static void
+on_committed(void *arg, trk_pgdest_t *pg)
+{
+	trk_input_t *in = arg;
+	run_dest_t *d = dest_of(in, pg);
+
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		if (p->dest == d && p->writing > p->stored)
+			p->stored = p->writing;
+	}
+	in->backoff_ms = TRK_BACKOFF_MIN_MS;
+	send_feedback(in);
+	if (in->draining)
+	{
+		if (!any_open_or_committing(in))
+			finish_shutdown(in);
+		return;
+	}
+	maybe_resume(in);
+}
+
+static void
+on_ready(void *arg, trk_pgdest_t *pg)
+{
+	(void) pg;
+	maybe_resume(arg);
+}
+
+static bool
+is_data_error(const char *sqlstate)
+{
+	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 ||
+		strncmp(sqlstate, "42", 2) == 0;
+}
+
+static void
+on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
+{
+	trk_input_t *in = arg;
+	run_dest_t *d = dest_of(in, pg);
+	const char *name = d ? d->conn->name : "?";
+
+	if (!err->connection && is_data_error(err->sqlstate) &&
+		err->tag.pipeline >= 0 && (size_t) err->tag.pipeline < in->npipes)
+	{
+		run_pipeline_t *p = &in->pipes[err->tag.pipeline];
+		char		lsn[TRK_LSN_BUFSIZE];
+		char		xid[16];
+
+		snprintf(xid, sizeof(xid), "%u", err->tag.xid);
+		trk_log_error("statement failed", "pipeline", p->def->name,
+					  "lsn", trk_lsn_format(err->tag.lsn, lsn), "xid", xid,
+					  "output", name, "sqlstate", err->sqlstate, "error", err->message,
+					  "detail", err->detail, "sql", err->sql, NULL);
+		stop_pipeline(in, p, err->tag.lsn, err->message);
+		return;
+	}
+	if (err->connection)
+		trk_input_fail(in, true, "output \"%s\": %s", name, err->message);
+	else
+		trk_input_fail(in, true, "output \"%s\": %s (SQLSTATE %s)", name, err->message,
+					   err->sqlstate);
+}
+
+/* ------------------------------------------------------------------ */
+/* timer and shutdown                                                 */
+/* ------------------------------------------------------------------ */
+
+void
+trk_input_on_timer(uv_timer_t *t)
+{
+	trk_input_t *in = t->data;
+	uint64_t	now = uv_now(t->loop);
+
+	if (in->state != IN_STREAMING)
+		return;
+	maybe_commit(in, false);
+	if (!in->in_txn && !in->draining && now - in->last_advance_ms >= TRK_IDLE_ADVANCE_MS)
+	{
+		/* pipelines with nothing to apply still move forward */
+		in->last_advance_ms = now;
+		for (size_t i = 0; i < in->ndests; i++)
+			commit_dest(in, &in->dests[i], true);
+	}
+	if (in->state == IN_STREAMING && now - in->last_status_ms >= TRK_STATUS_INTERVAL_MS)
+		send_feedback(in);
+}
+
+void
+trk_input_shutdown(trk_input_t *in)
+{
+	in->draining = true;
+	switch (in->state)
+	{
+		case IN_STARTING:
+			/* the start-up thread finishes first; daemon.c closes then */
+			break;
+		case IN_WAITING:
+		case IN_REFUSED:
+			uv_timer_stop(&in->timer);
+			in->state = IN_CLOSED;
+			trk_daemon_input_changed(in->daemon);
+			break;
+		case IN_STREAMING:
+			if (in->in_txn)
+				break;			/* on_commit finishes the transaction first */
+			trk_stream_pause(in->stream);
+			for (size_t i = 0; i < in->ndests; i++)
+			{
+				run_dest_t *d = &in->dests[i];
+
+				if (d->pg && trk_pgdest_is_open(d->pg))
+					commit_dest(in, d, false);
+				else
+					commit_dest(in, d, true);
+			}
+			if (!any_open_or_committing(in))
+				finish_shutdown(in);
+			break;
+		case IN_CLOSED:
+			break;
+	}
+}

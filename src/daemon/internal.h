@@ -1,0 +1,149 @@
+/*
+ * internal.h — the daemon's runtime state, shared by its three files:
+ *
+ *   daemon.c  the root: loop, signals, one input per input connection
+ *   start.c   an input's start-up, run on a worker thread with blocking
+ *             libpq: destinations and checkpoints, source checks, the slot,
+ *             START_REPLICATION
+ *   input.c   an input on the loop: stream → decode → route → apply →
+ *             checkpoint → feedback
+ */
+#ifndef TRK_DAEMON_INTERNAL_H
+#define TRK_DAEMON_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "apply/dest_postgres.h"
+#include "apply/mirror.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/lsn.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "route/router.h"
+#include "stream/stream.h"
+
+/* how often idle pipelines move their checkpoints forward */
+#define TRK_IDLE_ADVANCE_MS 10000
+/* how often a status update goes to the source at the least */
+#define TRK_STATUS_INTERVAL_MS 10000
+#define TRK_BACKOFF_MIN_MS 500
+#define TRK_BACKOFF_MAX_MS 30000
+
+typedef struct run_dest run_dest_t;
+
+/* One pipeline of an input, at run time. */
+typedef struct run_pipeline
+{
+	const trk_pipeline_t *def;	/* borrowed from the config */
+	run_dest_t *dest;			/* borrowed; its output session */
+	bool		has_row;		/* trucker.checkpoints has its row */
+	trk_lsn_t	stored;			/* the checkpoint committed in the output */
+	trk_lsn_t	seen;			/* every change up to here is in the open
+								 * batch or committed */
+	trk_lsn_t	writing;		/* the checkpoint of the batch committing */
+	trk_lsn_t	stop_lsn;		/* stopped at the transaction ending here (0:
+								 * running); survives restarts */
+	bool		skip;			/* the current transaction is not for it */
+	size_t		nleaves;		/* partitions of a partitioned input */
+	trk_lsn_t	trunc_lsn;		/* a TRUNCATE of its partitions in progress */
+	size_t		trunc_count;
+	/* start-up only: the checkpoint row's source identity */
+	char	   *row_sysid;		/* owned */
+	char	   *row_database;	/* owned */
+	char	   *row_slot;		/* owned */
+} run_pipeline_t;
+
+/* One output connection of an input. */
+struct run_dest
+{
+	const trk_connection_t *conn;	/* borrowed */
+	trk_pgdest_t *pg;			/* owned; NULL when not connected */
+	PGconn	   *setup_conn;		/* owned; from start-up, until handed over */
+	int64_t		max_rows;		/* batch limits: the smallest of its pipelines' */
+	int64_t		max_bytes;
+	int64_t		max_delay_ms;
+};
+
+typedef enum input_state
+{
+	IN_STARTING = 0,			/* start-up runs on a worker thread */
+	IN_STREAMING,
+	IN_WAITING,					/* backing off before the next start */
+	IN_REFUSED,					/* will not stream until restarted */
+	IN_CLOSED
+} input_state_t;
+
+typedef enum setup_result
+{
+	SETUP_OK = 0,
+	SETUP_RETRY,				/* a connection or transient failure */
+	SETUP_REFUSE				/* streaming would lose or corrupt data */
+} setup_result_t;
+
+/* One input connection: its stream and everything it feeds. */
+typedef struct trk_input
+{
+	trk_daemon_t *daemon;		/* borrowed */
+	const trk_connection_t *conn;	/* borrowed */
+	run_pipeline_t *pipes;		/* owned */
+	size_t		npipes;
+	run_dest_t *dests;			/* owned */
+	size_t		ndests;
+	input_state_t state;
+
+	/* start-up (worker thread) results */
+	uv_work_t	work;
+	bool		work_running;
+	setup_result_t setup;
+	trk_buf_t	setup_error;	/* why it failed */
+	PGconn	   *repl;			/* owned; in COPY BOTH until handed over */
+	trk_router_t router;		/* rebuilt at each start */
+	trk_lsn_t	start_lsn;
+	char		sysid[32];
+
+	/* streaming */
+	trk_stream_t *stream;		/* owned */
+	uv_timer_t	timer;			/* backoff, status and idle advance */
+	bool		timer_closed;
+	int			backoff_ms;
+	uint64_t	last_status_ms;
+	uint64_t	last_advance_ms;
+	bool		in_txn;
+	trk_lsn_t	txn_end;
+	uint32_t	txn_xid;
+	bool		txn_has_xid;
+	trk_lsn_t	flushed;		/* last flush sent to the source */
+	bool		draining;		/* shutting down: finish the transaction */
+	bool		drained;		/* nothing more is buffered */
+	trk_arena_t arena;			/* one decoded message at a time */
+	trk_mirror_stmt_t stmt;
+	trk_buf_t	err;
+	const char **values;		/* owned scratch for statement parameters */
+	uint32_t   *types;
+	size_t		capvalues;
+} trk_input_t;
+
+/* start.c */
+void		trk_input_setup_work(uv_work_t *w);
+void		trk_input_setup_release(trk_input_t *in);
+PGconn	   *trk_input_connect(const trk_connection_t *c, bool replication,
+							  trk_buf_t *err);
+
+/* input.c */
+void		trk_input_begin_streaming(trk_input_t *in);
+void		trk_input_fail(trk_input_t *in, bool retry, const char *fmt, ...)
+			__attribute__((format(printf, 3, 4)));
+void		trk_input_shutdown(trk_input_t *in);
+void		trk_input_close_sessions(trk_input_t *in);
+void		trk_input_on_timer(uv_timer_t *t);
+trk_lsn_t	trk_input_min_stored(const trk_input_t *in);
+
+/* daemon.c */
+void		trk_daemon_input_changed(trk_daemon_t *d);
+void		trk_daemon_schedule_start(trk_input_t *in, int delay_ms);
+
+#endif

@@ -1,0 +1,546 @@
+/*
+ * start.c — an input's start-up, on a worker thread with blocking libpq.
+ *
+ * Everything that decides where streaming starts happens here, once per
+ * (re)start, so that the loop only ever sees a ready stream:
+ *
+ *   1. every output: connect, create trucker.checkpoints, read the rows
+ *   2. the source: its identity, the input tables (replica identity,
+ *      partitions), the slot
+ *   3. decide: create the slot (no checkpoint anywhere yet), or check that
+ *      the slot still holds every change the checkpoints need — else refuse
+ *   4. START_REPLICATION from the smallest checkpoint
+ *
+ * Nothing here touches the loop; the results are left in the trk_input_t
+ * for input.c.  Log lines are single writes, safe from this thread.
+ */
+#include "internal.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "checkpoint/checkpoint.h"
+#include "stream/slot.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Session settings that make every value's text exact and unambiguous. */
+#define SESSION_OPTIONS "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC " \
+	"-c bytea_output=hex -c extra_float_digits=3 -c standard_conforming_strings=on"
+
+static void
+set_result(trk_input_t *in, setup_result_t r, const char *fmt, ...)
+{
+	va_list		ap;
+
+	in->setup = r;
+	trk_buf_reset(&in->setup_error);
+	va_start(ap, fmt);
+	trk_buf_vappendf(&in->setup_error, fmt, ap);
+	va_end(ap);
+}
+
+static void
+first_line(trk_buf_t *b, const char *msg)
+{
+	size_t		n = strcspn(msg, "\n");
+
+	trk_buf_appendn(b, msg, n);
+}
+
+/* notices (e.g. "already exists, skipping") are not for trucker's log */
+static void
+ignore_notice(void *arg, const char *message)
+{
+	(void) arg;
+	(void) message;
+}
+
+PGconn *
+trk_input_connect(const trk_connection_t *c, bool replication, trk_buf_t *err)
+{
+	const char *kw[TRK_CONN_MAX_PARAMS],
+			   *val[TRK_CONN_MAX_PARAMS];
+	const char *xk[5],
+			   *xv[5];
+	size_t		nx = 0;
+	const char *user_options = NULL;
+	bool		has_app = false,
+				has_timeout = false;
+	trk_buf_t	options = {0};
+	PGconn	   *pg;
+
+	for (size_t i = 0; i < c->noptions; i++)
+	{
+		if (strcmp(c->options[i].key, "options") == 0)
+			user_options = c->options[i].value;
+		has_app |= strcmp(c->options[i].key, "application_name") == 0;
+		has_timeout |= strcmp(c->options[i].key, "connect_timeout") == 0;
+	}
+	/* ours come last: the walsender must print values exactly this way */
+	if (user_options)
+		trk_buf_appendf(&options, "%s ", user_options);
+	trk_buf_append(&options, SESSION_OPTIONS);
+	xk[nx] = "options";
+	xv[nx++] = trk_buf_cstr(&options);
+	if (!has_app)
+	{
+		xk[nx] = "application_name";
+		xv[nx++] = "trucker";
+	}
+	if (!has_timeout)
+	{
+		xk[nx] = "connect_timeout";
+		xv[nx++] = "10";
+	}
+	if (replication)
+	{
+		xk[nx] = "replication";
+		xv[nx++] = "database";
+	}
+	xk[nx] = xv[nx] = NULL;
+	trk_connection_params(c, false, kw, val, xk, xv);
+	pg = PQconnectdbParams(kw, val, 0);
+	trk_buf_free(&options);
+	if (PQstatus(pg) != CONNECTION_OK)
+	{
+		trk_buf_appendf(err, "could not connect to \"%s\": ", c->name);
+		first_line(err, PQerrorMessage(pg));
+		PQfinish(pg);
+		return NULL;
+	}
+	PQsetNoticeProcessor(pg, ignore_notice, NULL);
+	return pg;
+}
+
+/* ------------------------------------------------------------------ */
+/* 1. outputs                                                         */
+/* ------------------------------------------------------------------ */
+
+static bool
+setup_dest(trk_input_t *in, run_dest_t *d)
+{
+	trk_buf_t	err = {0};
+	trk_checkpoint_row_t *rows = NULL;
+	size_t		nrows = 0;
+	bool		ok = false;
+
+	d->setup_conn = trk_input_connect(d->conn, false, &err);
+	if (d->setup_conn == NULL)
+	{
+		set_result(in, SETUP_RETRY, "output %s", trk_buf_cstr(&err));
+		goto done;
+	}
+	if (trk_checkpoint_prepare_session(d->setup_conn, &err) != 0 ||
+		trk_checkpoint_ensure_table(d->setup_conn, &err) != 0 ||
+		trk_checkpoint_read(d->setup_conn, &rows, &nrows, &err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "output \"%s\": %s", d->conn->name, trk_buf_cstr(&err));
+		goto done;
+	}
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		if (p->dest != d)
+			continue;
+		p->has_row = false;
+		for (size_t j = 0; j < nrows; j++)
+			if (strcmp(rows[j].pipeline, p->def->name) == 0)
+			{
+				p->has_row = true;
+				p->stored = rows[j].lsn;
+				free(p->row_sysid);
+				free(p->row_database);
+				free(p->row_slot);
+				p->row_sysid = trk_strdup(rows[j].system_identifier);
+				p->row_database = trk_strdup(rows[j].database);
+				p->row_slot = trk_strdup(rows[j].slot);
+			}
+	}
+	ok = true;
+done:
+	trk_checkpoint_rows_free(rows, nrows);
+	trk_buf_free(&err);
+	return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* 2. source tables                                                   */
+/* ------------------------------------------------------------------ */
+
+static bool
+check_tables(trk_input_t *in, PGconn *src, trk_buf_t *add_tables)
+{
+	trk_buf_t	err = {0};
+	trk_slot_table_t t;
+	char	  **wild = NULL;
+	size_t		nwild = 0;
+	bool		ok = true;
+
+	trk_router_free(&in->router);
+	for (size_t i = 0; i < in->npipes && ok; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+		const trk_table_name_t *tn = &p->def->input_table;
+		bool		needs_identity = (p->def->operations & (TRK_OP_UPDATE | TRK_OP_DELETE)) != 0;
+
+		if (trk_slot_describe_table(src, tn->schema, tn->name, &t, &err) != 0)
+		{
+			set_result(in, SETUP_RETRY, "%s", trk_buf_cstr(&err));
+			ok = false;
+			break;
+		}
+		if (!t.exists)
+		{
+			set_result(in, SETUP_REFUSE, "pipeline %s: input table %s.%s does not exist",
+					   p->def->name, tn->schema, tn->name);
+			ok = false;
+		}
+		else if (needs_identity && !t.identity_ok)
+		{
+			set_result(in, SETUP_REFUSE,
+					   "pipeline %s: input table %s.%s has no primary key and no "
+					   "REPLICA IDENTITY FULL, so wal2json would drop its updates and "
+					   "deletes; add one (ALTER TABLE … REPLICA IDENTITY FULL) or "
+					   "set operations: [insert]",
+					   p->def->name, tn->schema, tn->name);
+			ok = false;
+		}
+		p->nleaves = 0;
+		for (size_t l = 0; ok && l < t.nleaves; l++)
+		{
+			const trk_slot_leaf_t *leaf = &t.leaves[l];
+			bool		known = false;
+
+			if (needs_identity && !leaf->identity_ok)
+			{
+				set_result(in, SETUP_REFUSE,
+						   "pipeline %s: partition %s.%s of %s.%s has no primary key and "
+						   "no REPLICA IDENTITY FULL",
+						   p->def->name, leaf->schema, leaf->name, tn->schema, tn->name);
+				ok = false;
+				break;
+			}
+			trk_router_add(&in->router, leaf->schema, leaf->name, (int) i, true);
+			p->nleaves++;
+			/*
+			 * A partition attached while trucker runs must not be filtered
+			 * out: subscribe to the partitions' whole schema, so a change to
+			 * an unknown table there shows up and triggers a restart.
+			 */
+			for (size_t w = 0; w < nwild; w++)
+				known |= strcmp(wild[w], leaf->schema) == 0;
+			if (!known)
+			{
+				wild = trk_realloc(wild, (nwild + 1) * sizeof(char *));
+				wild[nwild++] = trk_strdup(leaf->schema);
+			}
+		}
+		if (ok && t.nleaves == 0)
+			trk_router_add(&in->router, tn->schema, tn->name, (int) i, false);
+		trk_slot_table_free(&t);
+	}
+	for (size_t w = 0; ok && w < nwild; w++)
+	{
+		char	  **names = NULL;
+		size_t		n = 0;
+
+		if (trk_slot_schema_tables(src, wild[w], &names, &n, &err) != 0)
+		{
+			set_result(in, SETUP_RETRY, "%s", trk_buf_cstr(&err));
+			ok = false;
+			break;
+		}
+		for (size_t j = 0; j < n; j++)
+		{
+			trk_router_add(&in->router, wild[w], names[j], -1, false);
+			free(names[j]);
+		}
+		free(names);
+	}
+	if (ok)
+	{
+		/* the plugin's table filter: every routed table, whole schemas last */
+		for (size_t r = 0; r < in->router.nroutes; r++)
+		{
+			const trk_route_t *rt = &in->router.routes[r];
+			bool		covered = false;
+
+			if (rt->npipelines == 0)
+				continue;
+			for (size_t w = 0; w < nwild; w++)
+				covered |= strcmp(wild[w], rt->schema) == 0;
+			if (!covered)
+				trk_slot_add_table(add_tables, rt->schema, rt->table);
+		}
+		for (size_t w = 0; w < nwild; w++)
+			trk_slot_add_table(add_tables, wild[w], NULL);
+	}
+	for (size_t w = 0; w < nwild; w++)
+		free(wild[w]);
+	free(wild);
+	trk_buf_free(&err);
+	return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* 3. the slot                                                        */
+/* ------------------------------------------------------------------ */
+
+static void
+list_pipelines(trk_buf_t *b, trk_input_t *in, bool (*pick) (const run_pipeline_t *p, const void *arg),
+			   const void *arg)
+{
+	for (size_t i = 0; i < in->npipes; i++)
+		if (pick(&in->pipes[i], arg))
+		{
+			if (b->len)
+				trk_buf_appendc(b, ',');
+			trk_buf_append(b, in->pipes[i].def->name);
+		}
+}
+
+static bool
+pick_with_row(const run_pipeline_t *p, const void *arg)
+{
+	(void) arg;
+	return p->has_row;
+}
+
+static bool
+pick_behind(const run_pipeline_t *p, const void *arg)
+{
+	return p->has_row && p->stored < *(const trk_lsn_t *) arg;
+}
+
+typedef struct ident
+{
+	const char *sysid;
+	const char *database;
+	const char *slot;
+} ident_t;
+
+static bool
+pick_foreign(const run_pipeline_t *p, const void *arg)
+{
+	const ident_t *id = arg;
+
+	return p->has_row &&
+		(strcmp(p->row_sysid, id->sysid) != 0 || strcmp(p->row_database, id->database) != 0 ||
+		 strcmp(p->row_slot, id->slot) != 0);
+}
+
+static bool
+decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
+{
+	trk_buf_t	names = {0};
+	trk_buf_t	err = {0};
+	bool		any_row = false;
+	bool		ok = false;
+	char		a[TRK_LSN_BUFSIZE],
+				b[TRK_LSN_BUFSIZE];
+	ident_t		id = {si->system_identifier, si->database, in->conn->slot};
+	PGconn	   *repl = NULL;
+
+	for (size_t i = 0; i < in->npipes; i++)
+		any_row |= in->pipes[i].has_row;
+
+	if (any_row)
+	{
+		trk_lsn_t	min = UINT64_MAX;
+
+		list_pipelines(&names, in, pick_foreign, &id);
+		if (names.len)
+		{
+			set_result(in, SETUP_REFUSE,
+					   "checkpoints of pipelines %s were taken from another source "
+					   "(system %s, database %s, slot %s); they need a backfill",
+					   trk_buf_cstr(&names), si->system_identifier, si->database, in->conn->slot);
+			goto done;
+		}
+		list_pipelines(&names, in, pick_with_row, NULL);
+		if (!si->slot_exists)
+		{
+			set_result(in, SETUP_REFUSE,
+					   "replication slot \"%s\" does not exist, but pipelines %s have "
+					   "checkpoints: the changes since them are gone and they need a backfill",
+					   in->conn->slot, trk_buf_cstr(&names));
+			goto done;
+		}
+		if (strcmp(si->wal_status, "lost") == 0)
+		{
+			set_result(in, SETUP_REFUSE,
+					   "replication slot \"%s\" is lost (WAL removed, max_slot_wal_keep_size): "
+					   "pipelines %s need a backfill", in->conn->slot, trk_buf_cstr(&names));
+			goto done;
+		}
+		trk_buf_reset(&names);
+		list_pipelines(&names, in, pick_behind, &si->confirmed_flush);
+		if (names.len)
+		{
+			set_result(in, SETUP_REFUSE,
+					   "replication slot \"%s\" has moved past the checkpoints of pipelines %s "
+					   "(slot at %s): the changes in between are gone and they need a backfill",
+					   in->conn->slot, trk_buf_cstr(&names), trk_lsn_format(si->confirmed_flush, a));
+			goto done;
+		}
+		for (size_t i = 0; i < in->npipes; i++)
+			if (in->pipes[i].has_row && in->pipes[i].stored < min)
+				min = in->pipes[i].stored;
+		in->start_lsn = min;
+	}
+	else if (si->slot_exists)
+	{
+		in->start_lsn = si->confirmed_flush;
+		trk_log_info("using the existing replication slot", "connection", in->conn->name,
+					 "slot", in->conn->slot, "lsn", trk_lsn_format(in->start_lsn, a), NULL);
+	}
+	else
+	{
+		repl = trk_input_connect(in->conn, true, &err);
+		if (repl == NULL || trk_slot_create(repl, in->conn->slot, &in->start_lsn, &err) != 0)
+		{
+			set_result(in, SETUP_RETRY, "%s", trk_buf_cstr(&err));
+			goto done;
+		}
+		trk_log_info("replication slot created", "connection", in->conn->name,
+					 "slot", in->conn->slot, "lsn", trk_lsn_format(in->start_lsn, a), NULL);
+	}
+	if (si->slot_exists && strcmp(si->plugin, "wal2json") != 0)
+	{
+		set_result(in, SETUP_REFUSE, "replication slot \"%s\" uses the plugin \"%s\", not wal2json",
+				   in->conn->slot, si->plugin);
+		goto done;
+	}
+	if (si->slot_exists && strcmp(si->slot_database, si->database) != 0)
+	{
+		set_result(in, SETUP_REFUSE, "replication slot \"%s\" belongs to database \"%s\", not \"%s\"",
+				   in->conn->slot, si->slot_database, si->database);
+		goto done;
+	}
+
+	/* pipelines without a checkpoint start here (there is no backfill yet) */
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		if (p->has_row)
+			continue;
+		if (trk_checkpoint_insert(p->dest->setup_conn, p->def->name, in->start_lsn,
+								  si->system_identifier, si->database, in->conn->slot, &err) != 0)
+		{
+			set_result(in, SETUP_RETRY, "output \"%s\": %s", p->dest->conn->name, trk_buf_cstr(&err));
+			goto done;
+		}
+		if (any_row)
+			trk_log_warn("pipeline has no checkpoint: it starts with the changes from here "
+						 "on, without copying the rows its input already holds",
+						 "pipeline", p->def->name, "lsn", trk_lsn_format(in->start_lsn, a), NULL);
+		p->has_row = true;
+		p->stored = in->start_lsn;
+	}
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		in->pipes[i].seen = in->pipes[i].stored;
+		in->pipes[i].writing = in->pipes[i].stored;
+	}
+	if (si->max_slot_wal_keep_size_unlimited)
+		trk_log_warn("max_slot_wal_keep_size is -1 on the source: if trucker stops for long, "
+					 "the slot keeps WAL without limit and can fill the source's disk",
+					 "connection", in->conn->name, NULL);
+	(void) b;
+	in->repl = repl;
+	repl = NULL;
+	ok = true;
+done:
+	if (repl)
+		PQfinish(repl);
+	(void) src;
+	trk_buf_free(&names);
+	trk_buf_free(&err);
+	return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* the whole start-up                                                 */
+/* ------------------------------------------------------------------ */
+
+void
+trk_input_setup_work(uv_work_t *w)
+{
+	trk_input_t *in = w->data;
+	trk_buf_t	err = {0};
+	trk_buf_t	add_tables = {0};
+	trk_slot_info_t si = {0};
+	PGconn	   *src = NULL;
+
+	in->setup = SETUP_OK;
+	trk_buf_reset(&in->setup_error);
+	for (size_t i = 0; i < in->ndests; i++)
+		if (!setup_dest(in, &in->dests[i]))
+			goto done;
+
+	src = trk_input_connect(in->conn, false, &err);
+	if (src == NULL)
+	{
+		set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
+		goto done;
+	}
+	if (trk_slot_inspect(src, in->conn->slot, &si, &err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(&err));
+		goto done;
+	}
+	snprintf(in->sysid, sizeof(in->sysid), "%s", si.system_identifier);
+	if (si.active_pid != 0)
+	{
+		set_result(in, SETUP_RETRY, "replication slot \"%s\" is in use by process %d",
+				   in->conn->slot, si.active_pid);
+		goto done;
+	}
+	if (!check_tables(in, src, &add_tables))
+		goto done;
+	if (!decide_start(in, src, &si))
+		goto done;
+	if (in->repl == NULL)
+	{
+		in->repl = trk_input_connect(in->conn, true, &err);
+		if (in->repl == NULL)
+		{
+			set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
+			goto done;
+		}
+	}
+	if (trk_slot_start(in->repl, in->conn->slot, in->start_lsn, trk_buf_cstr(&add_tables), &err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(&err));
+		goto done;
+	}
+done:
+	if (src)
+		PQfinish(src);
+	if (in->setup != SETUP_OK)
+		trk_input_setup_release(in);
+	trk_slot_info_free(&si);
+	trk_buf_free(&add_tables);
+	trk_buf_free(&err);
+}
+
+/* trk_input_setup_release closes whatever a failed start-up left open. */
+void
+trk_input_setup_release(trk_input_t *in)
+{
+	if (in->repl)
+	{
+		PQfinish(in->repl);
+		in->repl = NULL;
+	}
+	for (size_t i = 0; i < in->ndests; i++)
+		if (in->dests[i].setup_conn)
+		{
+			PQfinish(in->dests[i].setup_conn);
+			in->dests[i].setup_conn = NULL;
+		}
+}
