@@ -76,6 +76,9 @@ void		trk_pgdest_exec(trk_pgdest_t *d, const char *sql, int nparams,
 							const char *const *values, const uint32_t *types,
 							const trk_dest_tag_t *tag, size_t bytes, bool prepare);
 
+/* trk_pgdest_note_change counts one source change into the open batch. */
+void		trk_pgdest_note_change(trk_pgdest_t *d, size_t bytes);
+
 /* trk_pgdest_commit queues COMMIT and a Sync; on_committed follows. */
 void		trk_pgdest_commit(trk_pgdest_t *d);
 

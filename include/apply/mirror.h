@@ -55,6 +55,23 @@ int			trk_mirror_build(const trk_table_name_t *out, char *const *key,
 
 void		trk_mirror_stmt_free(trk_mirror_stmt_t *st);
 
+/*
+ * trk_mirror_insert_rows writes the upsert of nrows rows of the same columns
+ * into sql (reset first): parameters row by row, $1 … $(nrows * ncols).
+ * Only for rows whose keys are distinct, as consecutive inserts into a table
+ * keyed by its primary key are (ON CONFLICT may not touch a row twice).
+ */
+void		trk_mirror_insert_rows(trk_buf_t *sql, const trk_table_name_t *out,
+								   char *const *key, size_t nkey,
+								   char *const *cols, size_t ncols, size_t nrows);
+
+/*
+ * trk_mirror_delete_rows writes the delete of nrows keys into sql (reset
+ * first): WHERE k IN ($1, …), or (k1, k2) IN (($1, $2), …).
+ */
+void		trk_mirror_delete_rows(trk_buf_t *sql, const trk_table_name_t *out,
+								   char *const *key, size_t nkey, size_t nrows);
+
 /* trk_quote_ident appends a double-quoted identifier. */
 void		trk_quote_ident(trk_buf_t *b, const char *ident);
 

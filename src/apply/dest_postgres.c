@@ -430,8 +430,6 @@ trk_pgdest_exec(trk_pgdest_t *d, const char *sql, int nparams,
 	e->tag = *tag;
 	e->bytes = bytes;
 	d->inflight_bytes += bytes;
-	d->batch_rows++;
-	d->batch_bytes += bytes;
 	if (idx >= 0)
 	{
 		char		name[24];
@@ -443,6 +441,13 @@ trk_pgdest_exec(trk_pgdest_t *d, const char *sql, int nparams,
 		ok = PQsendQueryParams(d->conn, sql, nparams, (const Oid *) types, values,
 							   NULL, NULL, 0);
 	after_send(d, ok == 1);
+}
+
+void
+trk_pgdest_note_change(trk_pgdest_t *d, size_t bytes)
+{
+	d->batch_rows++;
+	d->batch_bytes += bytes;
 }
 
 void

@@ -28,18 +28,49 @@ quote_table(trk_buf_t *b, const trk_table_name_t *t)
 	trk_quote_ident(b, t->name);
 }
 
+/* append_dollar appends "$n" (this runs for every value of every change). */
+static void
+append_dollar(trk_buf_t *b, size_t n)
+{
+	char		digits[24];
+	size_t		i = sizeof(digits);
+
+	do
+	{
+		digits[--i] = (char) ('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	digits[--i] = '$';
+	trk_buf_appendn(b, digits + i, sizeof(digits) - i);
+}
+
+/* FirstNormalObjectId: OIDs below it are PostgreSQL's own, the same everywhere */
+#define FIRST_NORMAL_OID 16384
+
 /* add_param appends $n for value v and returns n. */
 static size_t
 add_param(trk_mirror_stmt_t *st, const char *root, const trk_column_t *col)
 {
 	trk_mirror_param_t *p;
+	size_t		rlen = strlen(root),
+				nlen = strlen(col->name);
 
 	TRK_GROW(st->params, st->cap, st->nparams + 1);
 	p = &st->params[st->nparams++];
-	snprintf(p->label, sizeof(p->label), "%s.%s", root, col->name);
+	/* the label, "root.name" truncated to fit, for messages */
+	if (rlen > sizeof(p->label) - 2)
+		rlen = sizeof(p->label) - 2;
+	if (nlen > sizeof(p->label) - rlen - 2)
+		nlen = sizeof(p->label) - rlen - 2;
+	memcpy(p->label, root, rlen);
+	p->label[rlen] = '.';
+	memcpy(p->label + rlen + 1, col->name, nlen);
+	p->label[rlen + 1 + nlen] = '\0';
 	p->value = col->value;
-	p->type = trk_pgtype_oid(col->value.type);
-	trk_buf_appendf(&st->sql, "$%zu", st->nparams);
+	/* the OID wal2json sent, if built in; else by the type's name */
+	p->type = col->typeoid != 0 && col->typeoid < FIRST_NORMAL_OID ? col->typeoid
+		: trk_pgtype_oid(col->value.type);
+	append_dollar(&st->sql, st->nparams);
 	return st->nparams;
 }
 
@@ -216,4 +247,97 @@ trk_mirror_stmt_free(trk_mirror_stmt_t *st)
 	trk_buf_free(&st->sql);
 	free(st->params);
 	memset(st, 0, sizeof(*st));
+}
+
+void
+trk_mirror_insert_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const *key,
+					   size_t nkey, char *const *cols, size_t ncols, size_t nrows)
+{
+	bool		any_update = false;
+	size_t		n = 0;
+
+	trk_buf_reset(sql);
+	trk_buf_append(sql, "INSERT INTO ");
+	quote_table(sql, out);
+	trk_buf_append(sql, " (");
+	for (size_t i = 0; i < ncols; i++)
+	{
+		if (i > 0)
+			trk_buf_append(sql, ", ");
+		trk_quote_ident(sql, cols[i]);
+	}
+	trk_buf_append(sql, ") VALUES ");
+	for (size_t r = 0; r < nrows; r++)
+	{
+		trk_buf_append(sql, r > 0 ? ", (" : "(");
+		for (size_t i = 0; i < ncols; i++)
+		{
+			if (i > 0)
+				trk_buf_append(sql, ", ");
+			append_dollar(sql, ++n);
+		}
+		trk_buf_appendc(sql, ')');
+	}
+	trk_buf_append(sql, " ON CONFLICT (");
+	for (size_t i = 0; i < nkey; i++)
+	{
+		if (i > 0)
+			trk_buf_append(sql, ", ");
+		trk_quote_ident(sql, key[i]);
+	}
+	trk_buf_append(sql, ") DO UPDATE SET ");
+	for (size_t i = 0; i < ncols; i++)
+	{
+		if (in_key(key, nkey, cols[i]))
+			continue;
+		if (any_update)
+			trk_buf_append(sql, ", ");
+		trk_quote_ident(sql, cols[i]);
+		trk_buf_append(sql, " = EXCLUDED.");
+		trk_quote_ident(sql, cols[i]);
+		any_update = true;
+	}
+	if (!any_update)
+	{
+		sql->len -= strlen(" DO UPDATE SET ");
+		sql->data[sql->len] = '\0';
+		trk_buf_append(sql, " DO NOTHING");
+	}
+}
+
+void
+trk_mirror_delete_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const *key,
+					   size_t nkey, size_t nrows)
+{
+	size_t		n = 0;
+
+	trk_buf_reset(sql);
+	trk_buf_append(sql, "DELETE FROM ");
+	quote_table(sql, out);
+	trk_buf_append(sql, " WHERE ");
+	if (nkey > 1)
+		trk_buf_appendc(sql, '(');
+	for (size_t i = 0; i < nkey; i++)
+	{
+		if (i > 0)
+			trk_buf_append(sql, ", ");
+		trk_quote_ident(sql, key[i]);
+	}
+	trk_buf_append(sql, nkey > 1 ? ") IN (" : " IN (");
+	for (size_t r = 0; r < nrows; r++)
+	{
+		if (r > 0)
+			trk_buf_append(sql, ", ");
+		if (nkey > 1)
+			trk_buf_appendc(sql, '(');
+		for (size_t i = 0; i < nkey; i++)
+		{
+			if (i > 0)
+				trk_buf_append(sql, ", ");
+			append_dollar(sql, ++n);
+		}
+		if (nkey > 1)
+			trk_buf_appendc(sql, ')');
+	}
+	trk_buf_appendc(sql, ')');
 }

@@ -274,6 +274,8 @@ free_inputs(trk_daemon_t *d)
 			free(in->pipes[j].row_slot);
 		}
 		free(in->pipes);
+		for (size_t j = 0; j < in->ndests; j++)
+			trk_rowbatch_free(&in->dests[j].rows);
 		free(in->dests);
 		trk_router_free(&in->router);
 		trk_buf_free(&in->setup_error);

@@ -80,11 +80,14 @@ trk_input_close_sessions(trk_input_t *in)
 		in->stream = NULL;
 	}
 	for (size_t i = 0; i < in->ndests; i++)
+	{
+		trk_rowbatch_clear(&in->dests[i].rows);
 		if (in->dests[i].pg)
 		{
 			trk_pgdest_close(in->dests[i].pg);
 			in->dests[i].pg = NULL;
 		}
+	}
 	in->in_txn = false;
 	for (size_t i = 0; i < in->npipes; i++)
 	{
@@ -211,6 +214,14 @@ finish_shutdown(trk_input_t *in)
 /* batches                                                            */
 /* ------------------------------------------------------------------ */
 
+/* flush_rows sends d's pending run: anything else for d must come after it. */
+static void
+flush_rows(run_dest_t *d)
+{
+	if (d->pg && d->rows.nrows > 0)
+		trk_rowbatch_flush(&d->rows, d->pg);
+}
+
 static bool
 any_committing_or_busy(const trk_input_t *in)
 {
@@ -265,6 +276,7 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 			return;
 		trk_pgdest_begin(d->pg);
 	}
+	flush_rows(d);
 	for (size_t i = 0; i < in->npipes; i++)
 	{
 		run_pipeline_t *p = &in->pipes[i];
@@ -354,12 +366,25 @@ ensure_scratch(trk_input_t *in, size_t n)
 	in->types = trk_realloc(in->types, in->capvalues * sizeof(uint32_t));
 }
 
+/*
+ * grouped: an insert or delete by the input's primary key, whose
+ * consecutive rows are distinct and can share one multi-row statement.
+ */
+static bool
+grouped(const run_pipeline_t *p, const trk_change_t *c)
+{
+	return p->def->key == NULL &&
+		(c->action == TRK_ACT_INSERT || c->action == TRK_ACT_DELETE);
+}
+
 static bool
 apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
-	trk_pgdest_t *pg = p->dest->pg;
+	run_dest_t *d = p->dest;
+	trk_pgdest_t *pg = d->pg;
 	trk_mirror_stmt_t *st = &in->stmt;
 	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid};
+	const char *sql;
 
 	trk_buf_reset(&in->err);
 	if (trk_mirror_build(&p->def->output_table, p->def->key, p->def->nkey, c, NULL, 0,
@@ -378,8 +403,29 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	}
 	if (!trk_pgdest_is_open(pg))
 		trk_pgdest_begin(pg);
-	trk_pgdest_exec(pg, trk_buf_cstr(&st->sql), (int) st->nparams, in->values, in->types,
-					&tag, bytes, true);
+	trk_pgdest_note_change(pg, bytes);
+	sql = trk_buf_cstr(&st->sql);
+	if (grouped(p, c))
+	{
+		if (!trk_rowbatch_matches(&d->rows, idx, sql))
+		{
+			const char **names;
+
+			flush_rows(d);
+			names = trk_malloc((st->nparams + 1) * sizeof(char *));
+			for (size_t i = 0; i < st->nparams; i++)
+				names[i] = c->action == TRK_ACT_INSERT ? c->columns[i].name : c->pk[i];
+			trk_rowbatch_start(&d->rows, idx, c->action, &p->def->output_table, sql,
+							   names, st->nparams, (char *const *) c->pk, c->npk, in->types);
+			free(names);
+		}
+		trk_rowbatch_add(&d->rows, in->values, &tag, bytes);
+		if (trk_rowbatch_full(&d->rows))
+			flush_rows(d);
+		return true;
+	}
+	flush_rows(d);
+	trk_pgdest_exec(pg, sql, (int) st->nparams, in->values, in->types, &tag, bytes, true);
 	return true;
 }
 
@@ -411,6 +457,8 @@ apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 	trk_quote_ident(&sql, p->def->output_table.name);
 	if (!trk_pgdest_is_open(p->dest->pg))
 		trk_pgdest_begin(p->dest->pg);
+	flush_rows(p->dest);
+	trk_pgdest_note_change(p->dest->pg, 0);
 	trk_pgdest_exec(p->dest->pg, trk_buf_cstr(&sql), 0, NULL, NULL, &tag, 0, false);
 	trk_buf_free(&sql);
 	return true;
@@ -619,7 +667,10 @@ on_drained(void *arg)
 	maybe_commit(in, true);
 	for (size_t i = 0; i < in->ndests; i++)
 		if (in->dests[i].pg)
+		{
+			flush_rows(&in->dests[i]);
 			trk_pgdest_flush(in->dests[i].pg);
+		}
 }
 
 static void

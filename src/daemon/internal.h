@@ -18,6 +18,7 @@
 
 #include "apply/dest_postgres.h"
 #include "apply/mirror.h"
+#include "apply/rowbatch.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/lsn.h"
@@ -62,6 +63,7 @@ struct run_dest
 {
 	const trk_connection_t *conn;	/* borrowed */
 	trk_pgdest_t *pg;			/* owned; NULL when not connected */
+	trk_rowbatch_t rows;		/* a run of same-shape rows not yet sent */
 	PGconn	   *setup_conn;		/* owned; from start-up, until handed over */
 	int64_t		max_rows;		/* batch limits: the smallest of its pipelines' */
 	int64_t		max_bytes;
