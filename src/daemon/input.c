@@ -59,12 +59,12 @@ dest_of(trk_input_t *in, trk_pgdest_t *pg)
 trk_lsn_t
 trk_input_min_stored(const trk_input_t *in)
 {
-	trk_lsn_t	min = UINT64_MAX;
+	trk_lsn_t	min = 0;
 
 	for (size_t i = 0; i < in->npipes; i++)
-		if (in->pipes[i].stored < min)
-			min = in->pipes[i].stored;
-	return min == UINT64_MAX ? 0 : min;
+		if (i == 0 || in->pipes[i].pos.stored < min)
+			min = in->pipes[i].pos.stored;
+	return min;
 }
 
 /* ------------------------------------------------------------------ */
@@ -93,7 +93,7 @@ trk_input_close_sessions(trk_input_t *in)
 	{
 		run_pipeline_t *p = &in->pipes[i];
 
-		p->seen = p->writing = p->stored;
+		trk_progress_start(&p->pos, p->pos.stored);
 		p->trunc_count = 0;
 		p->trunc_lsn = 0;
 	}
@@ -136,13 +136,13 @@ trk_input_begin_streaming(trk_input_t *in)
 	trk_log_info("streaming started", "connection", in->conn->name, "slot", in->conn->slot,
 				 "lsn", trk_lsn_format(in->start_lsn, lsn), NULL);
 	for (size_t i = 0; i < in->npipes; i++)
-		if (in->pipes[i].stop_lsn)
+		if (in->pipes[i].pos.stop)
 		{
 			char		stop[TRK_LSN_BUFSIZE];
 
 			trk_log_warn("pipeline stopped: it applies nothing from its failed transaction on",
 						 "pipeline", in->pipes[i].def->name,
-						 "lsn", trk_lsn_format(in->pipes[i].stop_lsn, stop), NULL);
+						 "lsn", trk_lsn_format(in->pipes[i].pos.stop, stop), NULL);
 		}
 }
 
@@ -267,7 +267,7 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 	{
 		run_pipeline_t *p = &in->pipes[i];
 
-		if (p->dest == d && p->seen > p->stored)
+		if (p->dest == d && p->pos.seen > p->pos.stored)
 			any = true;
 	}
 	if (!trk_pgdest_is_open(d->pg))
@@ -282,14 +282,13 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 		run_pipeline_t *p = &in->pipes[i];
 		char		lsn[TRK_LSN_BUFSIZE];
 		const char *values[2];
-		trk_dest_tag_t tag = {(int) i, p->seen, 0};
+		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0};
 
-		if (p->dest != d || p->seen <= p->stored)
+		if (p->dest != d || !trk_progress_writing(&p->pos))
 			continue;
 		values[0] = p->def->name;
-		values[1] = trk_lsn_format(p->seen, lsn);
+		values[1] = trk_lsn_format(p->pos.writing, lsn);
 		trk_pgdest_exec(d->pg, TRK_CHECKPOINT_UPDATE_SQL, 2, values, NULL, &tag, 0, true);
-		p->writing = p->seen;
 	}
 	trk_pgdest_commit(d->pg);
 	if (in->stream)
@@ -344,7 +343,7 @@ stop_pipeline(trk_input_t *in, run_pipeline_t *p, trk_lsn_t at, const char *why)
 {
 	char		lsn[TRK_LSN_BUFSIZE];
 
-	p->stop_lsn = at;
+	p->pos.stop = at;
 	trk_log_error("pipeline stopped", "pipeline", p->def->name, "lsn", trk_lsn_format(at, lsn),
 				  "error", why, NULL);
 	/* its part of the open batch must go: start again from the checkpoints */
@@ -517,7 +516,7 @@ on_begin(trk_input_t *in, const trk_change_t *c)
 	{
 		run_pipeline_t *p = &in->pipes[i];
 
-		p->skip = (p->stop_lsn != 0 && in->txn_end >= p->stop_lsn) || in->txn_end <= p->seen;
+		p->skip = trk_progress_skips(&p->pos, in->txn_end);
 	}
 }
 
@@ -532,7 +531,7 @@ on_commit(trk_input_t *in)
 			continue;
 		if (!check_partial_truncate(in, p, 0))
 			return;
-		p->seen = in->txn_end;
+		trk_progress_applied(&p->pos, in->txn_end);
 	}
 	in->in_txn = false;
 	maybe_commit(in, false);
@@ -650,12 +649,7 @@ on_keepalive(void *arg, trk_lsn_t walend)
 	if (in->in_txn)
 		return;
 	for (size_t i = 0; i < in->npipes; i++)
-	{
-		run_pipeline_t *p = &in->pipes[i];
-
-		if (p->stop_lsn == 0 && walend > p->seen)
-			p->seen = walend;
-	}
+		trk_progress_keepalive(&in->pipes[i].pos, walend);
 }
 
 static void
@@ -697,8 +691,8 @@ on_committed(void *arg, trk_pgdest_t *pg)
 	{
 		run_pipeline_t *p = &in->pipes[i];
 
-		if (p->dest == d && p->writing > p->stored)
-			p->stored = p->writing;
+		if (p->dest == d)
+			trk_progress_committed(&p->pos);
 	}
 	in->backoff_ms = TRK_BACKOFF_MIN_MS;
 	send_feedback(in);

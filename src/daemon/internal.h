@@ -22,6 +22,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/lsn.h"
+#include "checkpoint/progress.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "route/router.h"
@@ -42,12 +43,8 @@ typedef struct run_pipeline
 	const trk_pipeline_t *def;	/* borrowed from the config */
 	run_dest_t *dest;			/* borrowed; its output session */
 	bool		has_row;		/* trucker.checkpoints has its row */
-	trk_lsn_t	stored;			/* the checkpoint committed in the output */
-	trk_lsn_t	seen;			/* every change up to here is in the open
-								 * batch or committed */
-	trk_lsn_t	writing;		/* the checkpoint of the batch committing */
-	trk_lsn_t	stop_lsn;		/* stopped at the transaction ending here (0:
-								 * running); survives restarts */
+	trk_progress_t pos;			/* stored, writing, seen; pos.stop survives
+								 * restarts */
 	bool		skip;			/* the current transaction is not for it */
 	size_t		nleaves;		/* partitions of a partitioned input */
 	trk_lsn_t	trunc_lsn;		/* a TRUNCATE of its partitions in progress */

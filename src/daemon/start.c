@@ -150,7 +150,7 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 			if (strcmp(rows[j].pipeline, p->def->name) == 0)
 			{
 				p->has_row = true;
-				p->stored = rows[j].lsn;
+				p->pos.stored = rows[j].lsn;
 				free(p->row_sysid);
 				free(p->row_database);
 				free(p->row_slot);
@@ -312,7 +312,7 @@ pick_with_row(const run_pipeline_t *p, const void *arg)
 static bool
 pick_behind(const run_pipeline_t *p, const void *arg)
 {
-	return p->has_row && p->stored < *(const trk_lsn_t *) arg;
+	return p->has_row && p->pos.stored < *(const trk_lsn_t *) arg;
 }
 
 typedef struct ident
@@ -387,8 +387,8 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 			goto done;
 		}
 		for (size_t i = 0; i < in->npipes; i++)
-			if (in->pipes[i].has_row && in->pipes[i].stored < min)
-				min = in->pipes[i].stored;
+			if (in->pipes[i].has_row && in->pipes[i].pos.stored < min)
+				min = in->pipes[i].pos.stored;
 		in->start_lsn = min;
 	}
 	else if (si->slot_exists)
@@ -439,13 +439,10 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 						 "on, without copying the rows its input already holds",
 						 "pipeline", p->def->name, "lsn", trk_lsn_format(in->start_lsn, a), NULL);
 		p->has_row = true;
-		p->stored = in->start_lsn;
+		p->pos.stored = in->start_lsn;
 	}
 	for (size_t i = 0; i < in->npipes; i++)
-	{
-		in->pipes[i].seen = in->pipes[i].stored;
-		in->pipes[i].writing = in->pipes[i].stored;
-	}
+		trk_progress_start(&in->pipes[i].pos, in->pipes[i].pos.stored);
 	if (si->max_slot_wal_keep_size_unlimited)
 		trk_log_warn("max_slot_wal_keep_size is -1 on the source: if trucker stops for long, "
 					 "the slot keeps WAL without limit and can fill the source's disk",

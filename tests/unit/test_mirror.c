@@ -151,6 +151,35 @@ test_mirror_errors(void **state)
 	mirror_fails(&change, key, 1, "key column \"code\" is NULL in the old row of this delete on s.t");
 }
 
+static void
+test_mirror_multi_row(void **state)
+{
+	static const trk_table_name_t out = {"public", "Out"};
+	char	   *key[] = {"id"};
+	char	   *key2[] = {"a", "b"};
+	char	   *cols[] = {"id", "na\"me"};
+	trk_buf_t	sql = {0};
+
+	(void) state;
+	trk_mirror_insert_rows(&sql, &out, key, 1, cols, 2, 3);
+	assert_string_equal(trk_buf_cstr(&sql),
+						"INSERT INTO \"public\".\"Out\" (\"id\", \"na\"\"me\") "
+						"VALUES ($1, $2), ($3, $4), ($5, $6) ON CONFLICT (\"id\") "
+						"DO UPDATE SET \"na\"\"me\" = EXCLUDED.\"na\"\"me\"");
+	/* every column in the key: nothing to update */
+	trk_mirror_insert_rows(&sql, &out, key, 1, cols, 1, 2);
+	assert_string_equal(trk_buf_cstr(&sql),
+						"INSERT INTO \"public\".\"Out\" (\"id\") VALUES ($1), ($2) "
+						"ON CONFLICT (\"id\") DO NOTHING");
+	trk_mirror_delete_rows(&sql, &out, key, 1, 3);
+	assert_string_equal(trk_buf_cstr(&sql),
+						"DELETE FROM \"public\".\"Out\" WHERE \"id\" IN ($1, $2, $3)");
+	trk_mirror_delete_rows(&sql, &out, key2, 2, 2);
+	assert_string_equal(trk_buf_cstr(&sql),
+						"DELETE FROM \"public\".\"Out\" WHERE (\"a\", \"b\") IN (($1, $2), ($3, $4))");
+	trk_buf_free(&sql);
+}
+
 static int
 setup(void **state)
 {
@@ -176,6 +205,7 @@ main(void)
 		cmocka_unit_test(test_mirror_update_key_change_and_toast),
 		cmocka_unit_test(test_mirror_delete_and_transformed),
 		cmocka_unit_test(test_mirror_errors),
+		cmocka_unit_test(test_mirror_multi_row),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
