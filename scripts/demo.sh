@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # demo.sh — set up, build, and run trucker on the example pipelines.
 #
-# This version of trucker checks pipeline folders and renders the SQL they
-# run; streaming comes next.  So the demo checks every example pipeline and
-# shows, for a few changes, exactly what each pipeline would execute.
+# Checks every example pipeline, shows exactly what a few of them execute
+# for a change, then streams: two throwaway PostgreSQL clusters (a shop and
+# a warehouse) are started, `trucker run pipelines` follows the shop, and a
+# burst of orders (inserts, updates, a key change, deletes) arrives in the
+# warehouse's orders_mirror exactly.  Everything is removed at the end.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,9 +31,74 @@ $trucker render pipelines/orders_audit --change tests/fixtures/wal2json/demo-ord
 
 step "a broken pipeline folder: every error, with its position"
 broken=$(mktemp -d)
-trap 'rm -rf "$broken"' EXIT
+demo=$(mktemp -d)
+chmod 755 "$demo"
+trucker_pid=
+cleanup() {
+	[ -n "$trucker_pid" ] && kill "$trucker_pid" 2>/dev/null && wait "$trucker_pid" 2>/dev/null
+	bash tests/harness/pg.sh destroy "$demo/shop" >/dev/null 2>&1 || true
+	bash tests/harness/pg.sh destroy "$demo/warehouse" >/dev/null 2>&1 || true
+	rm -rf "$broken" "$demo"
+}
+trap cleanup EXIT
 cp -r pipelines/. "$broken/"
 echo "on_error: stp" >>"$broken/orders_mirror/config.yml"
 sed -i 's/{{ new.customer_id }}, 1/{{ new.custmer_id }, 1/' "$broken/customer_totals/insert.sql"
 sed -i 's/connection: lake/connection: laek/' "$broken/orders_lake/config.yml"
 $trucker check "$broken" || echo "(exit status $? — as expected)"
+
+step "streaming: a throwaway shop database into a throwaway warehouse"
+shop_port=${DEMO_SHOP_PORT:-55440}
+warehouse_port=${DEMO_WAREHOUSE_PORT:-55441}
+bash tests/harness/pg.sh start "$demo/shop" "$shop_port"
+bash tests/harness/pg.sh start "$demo/warehouse" "$warehouse_port"
+shop() { psql -X -q -v ON_ERROR_STOP=1 -h "$demo/shop" -p "$shop_port" -U postgres -d shop "$@"; }
+warehouse() { psql -X -q -v ON_ERROR_STOP=1 -h "$demo/warehouse" -p "$warehouse_port" -U postgres -d warehouse "$@"; }
+psql -X -q -h "$demo/shop" -p "$shop_port" -U postgres -c "CREATE DATABASE shop"
+psql -X -q -h "$demo/warehouse" -p "$warehouse_port" -U postgres -c "CREATE DATABASE warehouse"
+shop -f tests/fixtures/schema/source.sql
+warehouse -f tests/fixtures/schema/warehouse.sql
+
+export SOURCE_HOST=$demo/shop SOURCE_PORT=$shop_port SOURCE_DB=shop SOURCE_USER=postgres
+export WAREHOUSE_HOST=$demo/warehouse WAREHOUSE_PORT=$warehouse_port WAREHOUSE_DB=warehouse WAREHOUSE_USER=postgres
+echo "\$ trucker run pipelines"
+$trucker run pipelines 2>"$demo/trucker.log" &
+trucker_pid=$!
+for _ in $(seq 100); do
+	grep -q 'msg="streaming started"' "$demo/trucker.log" && break
+	kill -0 "$trucker_pid" 2>/dev/null || break
+	sleep 0.1
+done
+cat "$demo/trucker.log"
+grep -q 'msg="streaming started"' "$demo/trucker.log" || { echo "trucker did not start" >&2; exit 1; }
+
+echo
+echo "-- the shop takes 1,000 orders, changes some, re-keys one, cancels ten:"
+shop <<'SQL'
+INSERT INTO customers SELECT g, 'customer ' || g, 'NL' FROM generate_series(1, 50) g;
+INSERT INTO orders (id, customer_id, amount, status, note)
+SELECT g, 1 + g % 50, round((g * 12.34)::numeric, 2), 'new', CASE WHEN g % 7 = 0 THEN 'it''s fragile' END
+FROM generate_series(1, 1000) g;
+UPDATE orders SET status = 'paid' WHERE id % 3 = 0;
+UPDATE orders SET id = 100000 WHERE id = 42;
+DELETE FROM orders WHERE id BETWEEN 990 AND 999;
+SQL
+digest="SELECT count(*) AS orders, sum(amount) AS total, md5(string_agg(id || '|' || customer_id || '|' || amount || '|' || status || '|' || coalesce(note, '') || '|' || created_at, ',' ORDER BY id)) AS digest FROM"
+for _ in $(seq 100); do
+	[ "$(shop -tAc "$digest orders")" = "$(warehouse -tAc "$digest orders_mirror")" ] && break
+	sleep 0.1
+done
+echo "shop.orders:"
+shop -c "$digest orders"
+echo "warehouse.orders_mirror:"
+warehouse -c "$digest orders_mirror"
+[ "$(shop -tAc "$digest orders")" = "$(warehouse -tAc "$digest orders_mirror")" ] ||
+	{ echo "the mirror differs from its input" >&2; exit 1; }
+echo "warehouse.trucker.checkpoints (written in the same transaction as the rows):"
+warehouse -c "SELECT pipeline, lsn, slot, updated_at FROM trucker.checkpoints"
+
+kill -TERM "$trucker_pid"
+wait "$trucker_pid"
+trucker_pid=
+echo "-- trucker stopped cleanly; its log:"
+cat "$demo/trucker.log"

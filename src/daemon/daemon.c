@@ -43,6 +43,15 @@ find_or_add_dest(trk_input_t *in, const trk_connection_t *c)
 	return NULL;
 }
 
+static bool
+has_templates(const trk_pipeline_t *p)
+{
+	for (int k = 0; k < TRK_SQL_COUNT; k++)
+		if (p->sql[k] != NULL)
+			return true;
+	return false;
+}
+
 static void
 build_inputs(trk_daemon_t *d)
 {
@@ -63,6 +72,13 @@ build_inputs(trk_daemon_t *d)
 
 			if (strcmp(p->input_connection, conn->name) != 0 || out == NULL)
 				continue;
+			if (has_templates(p))
+			{
+				trk_log_warn("pipeline not streamed: running its SQL templates is not part "
+							 "of this version yet (only the default mirror is)",
+							 "pipeline", p->name, NULL);
+				continue;
+			}
 			if (out->adapter != TRK_ADAPTER_POSTGRES)
 			{
 				trk_log_warn("pipeline not streamed: ducklake outputs are not part of this "

@@ -1,4 +1,4 @@
-# --help, version, unknown commands, and run's honest refusal to stream.
+# --help, version, unknown commands, and run's checks before it connects.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
 
 expect_status 0 "$TRUCKER" --help
@@ -16,10 +16,13 @@ expect_status 2 "$TRUCKER"
 expect_status 2 "$TRUCKER" frobnicate
 expect_contains "$work/err" "unknown command \"frobnicate\""
 
-# run checks the folder first; this version then says it cannot stream yet
-expect_status 1 "$TRUCKER" run "$src/pipelines"
-expect_contains "$work/err" "streaming is not part of this version yet"
+# run checks the folder before it connects anywhere, and its flags
 mkdir "$work/empty"
 expect_status 1 "$TRUCKER" run "$work/empty"
 expect_contains "$work/err" "could not read connections file"
+expect_status 2 "$TRUCKER" run --log-format xml "$src/pipelines"
+expect_contains "$work/err" "unknown log format \"xml\""
+expect_status 2 "$TRUCKER" run --log-level loud "$src/pipelines"
+expect_status 2 "$TRUCKER" run --shutdown-timeout soon "$src/pipelines"
+expect_status 2 "$TRUCKER" run
 pass
