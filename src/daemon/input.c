@@ -110,6 +110,7 @@ trk_input_begin_streaming(trk_input_t *in)
 	{
 		run_dest_t *d = &in->dests[i];
 
+		trk_rowbatch_clear(&d->rows);
 		d->pg = trk_pgdest_new(loop, d->setup_conn, d->conn->name, &dest_cbs, in,
 							   errbuf, sizeof(errbuf));
 		d->setup_conn = NULL;
@@ -277,6 +278,8 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 		trk_pgdest_begin(d->pg);
 	}
 	flush_rows(d);
+	if (d->pg == NULL)
+		return;					/* the output failed: the input is restarting */
 	for (size_t i = 0; i < in->npipes; i++)
 	{
 		run_pipeline_t *p = &in->pipes[i];
@@ -411,6 +414,8 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 			const char **names;
 
 			flush_rows(d);
+			if (d->pg == NULL)
+				return false;	/* the output failed: the input is restarting */
 			names = trk_malloc((st->nparams + 1) * sizeof(char *));
 			for (size_t i = 0; i < st->nparams; i++)
 				names[i] = c->action == TRK_ACT_INSERT ? c->columns[i].name : c->pk[i];
@@ -424,6 +429,8 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 		return true;
 	}
 	flush_rows(d);
+	if (d->pg == NULL)
+		return false;
 	trk_pgdest_exec(pg, sql, (int) st->nparams, in->values, in->types, &tag, bytes, true);
 	return true;
 }
@@ -457,6 +464,11 @@ apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 	if (!trk_pgdest_is_open(p->dest->pg))
 		trk_pgdest_begin(p->dest->pg);
 	flush_rows(p->dest);
+	if (p->dest->pg == NULL)
+	{
+		trk_buf_free(&sql);
+		return false;
+	}
 	trk_pgdest_note_change(p->dest->pg, 0);
 	trk_pgdest_exec(p->dest->pg, trk_buf_cstr(&sql), 0, NULL, NULL, &tag, 0, false);
 	trk_buf_free(&sql);
