@@ -66,6 +66,17 @@ void		trk_mirror_insert_rows(trk_buf_t *sql, const trk_table_name_t *out,
 								   char *const *cols, size_t ncols, size_t nrows);
 
 /*
+ * trk_mirror_update_rows writes the update of nrows rows into sql (reset
+ * first).  Each row's parameters are the nset new values, then the nkey
+ * old key values; the parameters must be typed (a VALUES list takes its
+ * column types from them).  Only for rows with distinct keys that do not
+ * change their key.
+ */
+void		trk_mirror_update_rows(trk_buf_t *sql, const trk_table_name_t *out,
+								   char *const *set, size_t nset,
+								   char *const *key, size_t nkey, size_t nrows);
+
+/*
  * trk_mirror_delete_rows writes the delete of nrows keys into sql (reset
  * first): WHERE k IN ($1, …), or (k1, k2) IN (($1, $2), …).
  */

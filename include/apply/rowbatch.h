@@ -2,11 +2,13 @@
  * rowbatch.h — consecutive single-row mirror statements of one shape, sent
  * as multi-row statements.
  *
- * A run of inserts (or deletes) into one output with the same columns costs
- * the server one statement per up to TRK_ROWBATCH_MAX_ROWS rows instead of
- * one per row.  Only order-preserving runs are grouped: the caller flushes
- * the batch before anything else goes to the same output, so statements
- * still reach it in source order.  Runs are sent in power-of-two chunks, so
+ * A run of inserts, updates or deletes into one output with the same columns
+ * costs the server one statement per up to TRK_ROWBATCH_MAX_ROWS rows
+ * instead of one per row.  Only runs that mean the same as their rows one
+ * by one are grouped: the caller flushes the batch before anything else
+ * goes to the same output (so statements reach it in source order), before
+ * a row whose key is already in the run (one statement may not touch a row
+ * twice), and never groups an update that changes its key.  Runs are sent in power-of-two chunks, so
  * a shape needs at most a handful of prepared statements.
  */
 #ifndef TRK_APPLY_ROWBATCH_H
@@ -27,11 +29,13 @@
 typedef struct trk_rowbatch
 {
 	int			pipeline;		/* -1 when empty */
-	trk_action_t action;		/* INSERT or DELETE */
+	trk_action_t action;		/* INSERT, UPDATE or DELETE */
 	const trk_table_name_t *out;	/* borrowed from the config */
 	char	   *sig;			/* owned; the single-row SQL of the shape */
-	char	  **names;			/* owned; columns (insert) or key (delete) */
+	char	  **names;			/* owned; columns (insert), columns set then
+								 * key (update), key (delete) */
 	size_t		nnames;
+	size_t		nset;			/* update: how many names are set */
 	char	  **key;			/* owned; the conflict target (insert) */
 	size_t		nkey;
 	uint32_t   *types;			/* owned; one per name */
@@ -40,6 +44,8 @@ typedef struct trk_rowbatch
 	size_t		nvalues;
 	size_t		capvalues;
 	size_t		nrows;
+	uint64_t   *keys;			/* owned; a hash of each row's key */
+	size_t		capkeys;
 	size_t		bytes;
 	trk_dest_tag_t tag;			/* of the first row: where an error points */
 	trk_buf_t	sql;			/* scratch */
@@ -51,15 +57,18 @@ typedef struct trk_rowbatch
 /* trk_rowbatch_matches: the next row of this shape can join the run. */
 bool		trk_rowbatch_matches(const trk_rowbatch_t *rb, int pipeline, const char *sig);
 
+/* trk_rowbatch_has_key: a row of the run has this key hash. */
+bool		trk_rowbatch_has_key(const trk_rowbatch_t *rb, uint64_t keyhash);
+
 /* trk_rowbatch_start begins a run (the batch must be empty). */
 void		trk_rowbatch_start(trk_rowbatch_t *rb, int pipeline, trk_action_t action,
 							   const trk_table_name_t *out, const char *sig,
-							   const char *const *names, size_t nnames,
+							   const char *const *names, size_t nnames, size_t nset,
 							   char *const *key, size_t nkey, const uint32_t *types);
 
 /* trk_rowbatch_add copies one row's values (NULL = SQL NULL). */
 void		trk_rowbatch_add(trk_rowbatch_t *rb, const char *const *values,
-							 const trk_dest_tag_t *tag, size_t bytes);
+							 uint64_t keyhash, const trk_dest_tag_t *tag, size_t bytes);
 
 bool		trk_rowbatch_full(const trk_rowbatch_t *rb);
 

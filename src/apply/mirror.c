@@ -306,6 +306,51 @@ trk_mirror_insert_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const 
 }
 
 void
+trk_mirror_update_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const *set,
+					   size_t nset, char *const *key, size_t nkey, size_t nrows)
+{
+	size_t		n = 0;
+
+	trk_buf_reset(sql);
+	trk_buf_append(sql, "UPDATE ");
+	quote_table(sql, out);
+	trk_buf_append(sql, " AS trk_target SET ");
+	for (size_t i = 0; i < nset; i++)
+	{
+		if (i > 0)
+			trk_buf_append(sql, ", ");
+		trk_quote_ident(sql, set[i]);
+		trk_buf_appendf(sql, " = trk_rows.c%zu", i + 1);
+	}
+	trk_buf_append(sql, " FROM (VALUES ");
+	for (size_t r = 0; r < nrows; r++)
+	{
+		trk_buf_append(sql, r > 0 ? ", (" : "(");
+		for (size_t i = 0; i < nset + nkey; i++)
+		{
+			if (i > 0)
+				trk_buf_append(sql, ", ");
+			append_dollar(sql, ++n);
+		}
+		trk_buf_appendc(sql, ')');
+	}
+	trk_buf_append(sql, ") AS trk_rows (");
+	for (size_t i = 0; i < nset; i++)
+		trk_buf_appendf(sql, i > 0 ? ", c%zu" : "c%zu", i + 1);
+	for (size_t i = 0; i < nkey; i++)
+		trk_buf_appendf(sql, ", k%zu", i + 1);
+	trk_buf_append(sql, ") WHERE ");
+	for (size_t i = 0; i < nkey; i++)
+	{
+		if (i > 0)
+			trk_buf_append(sql, " AND ");
+		trk_buf_append(sql, "trk_target.");
+		trk_quote_ident(sql, key[i]);
+		trk_buf_appendf(sql, " = trk_rows.k%zu", i + 1);
+	}
+}
+
+void
 trk_mirror_delete_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const *key,
 					   size_t nkey, size_t nrows)
 {

@@ -1,4 +1,4 @@
-/* rowbatch.c — runs of same-shape inserts or deletes as multi-row statements. */
+/* rowbatch.c — runs of same-shape inserts, updates or deletes as multi-row statements. */
 #include "apply/rowbatch.h"
 #include "apply/mirror.h"
 #include "base/mem.h"
@@ -24,7 +24,7 @@ trk_rowbatch_clear(trk_rowbatch_t *rb)
 	rb->sig = NULL;
 	rb->names = rb->key = NULL;
 	rb->types = NULL;
-	rb->nnames = rb->nkey = 0;
+	rb->nnames = rb->nkey = rb->nset = 0;
 	rb->nrows = rb->nvalues = rb->bytes = 0;
 	trk_buf_reset(&rb->data);
 	rb->pipeline = -1;
@@ -46,10 +46,19 @@ copy_names(const char *const *names, size_t n)
 	return out;
 }
 
+bool
+trk_rowbatch_has_key(const trk_rowbatch_t *rb, uint64_t keyhash)
+{
+	for (size_t i = 0; i < rb->nrows; i++)
+		if (rb->keys[i] == keyhash)
+			return true;
+	return false;
+}
+
 void
 trk_rowbatch_start(trk_rowbatch_t *rb, int pipeline, trk_action_t action,
 				   const trk_table_name_t *out, const char *sig,
-				   const char *const *names, size_t nnames,
+				   const char *const *names, size_t nnames, size_t nset,
 				   char *const *key, size_t nkey, const uint32_t *types)
 {
 	trk_rowbatch_clear(rb);
@@ -59,6 +68,7 @@ trk_rowbatch_start(trk_rowbatch_t *rb, int pipeline, trk_action_t action,
 	rb->sig = trk_strdup(sig);
 	rb->names = copy_names(names, nnames);
 	rb->nnames = nnames;
+	rb->nset = nset;
 	rb->key = copy_names((const char *const *) key, nkey);
 	rb->nkey = nkey;
 	rb->types = trk_malloc((nnames + 1) * sizeof(uint32_t));
@@ -66,11 +76,17 @@ trk_rowbatch_start(trk_rowbatch_t *rb, int pipeline, trk_action_t action,
 }
 
 void
-trk_rowbatch_add(trk_rowbatch_t *rb, const char *const *values, const trk_dest_tag_t *tag,
-				 size_t bytes)
+trk_rowbatch_add(trk_rowbatch_t *rb, const char *const *values, uint64_t keyhash,
+				 const trk_dest_tag_t *tag, size_t bytes)
 {
 	if (rb->nrows == 0)
 		rb->tag = *tag;
+	if (rb->nrows >= rb->capkeys)
+	{
+		rb->capkeys = rb->capkeys ? rb->capkeys * 2 : 64;
+		rb->keys = trk_realloc(rb->keys, rb->capkeys * sizeof(uint64_t));
+	}
+	rb->keys[rb->nrows] = keyhash;
 	if (rb->nvalues + rb->nnames > rb->capvalues)
 	{
 		rb->capvalues = (rb->nvalues + rb->nnames) * 2;
@@ -126,6 +142,9 @@ trk_rowbatch_flush(trk_rowbatch_t *rb, trk_pgdest_t *pg)
 		if (rb->action == TRK_ACT_INSERT)
 			trk_mirror_insert_rows(&rb->sql, rb->out, rb->key, rb->nkey, rb->names,
 								   rb->nnames, k);
+		else if (rb->action == TRK_ACT_UPDATE)
+			trk_mirror_update_rows(&rb->sql, rb->out, rb->names, rb->nset,
+								   rb->names + rb->nset, rb->nnames - rb->nset, k);
 		else
 			trk_mirror_delete_rows(&rb->sql, rb->out, rb->names, rb->nnames, k);
 		trk_pgdest_exec(pg, trk_buf_cstr(&rb->sql), (int) (k * rb->nnames), rb->ptrs + first,
@@ -142,6 +161,7 @@ trk_rowbatch_free(trk_rowbatch_t *rb)
 	trk_buf_free(&rb->data);
 	trk_buf_free(&rb->sql);
 	free(rb->offs);
+	free(rb->keys);
 	free(rb->ptrs);
 	free(rb->ptypes);
 	memset(rb, 0, sizeof(*rb));

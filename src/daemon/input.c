@@ -29,6 +29,7 @@
 #include "base/mem.h"
 #include "checkpoint/checkpoint.h"
 #include "decode/wal2json.h"
+#include "template/vars.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -368,15 +369,62 @@ ensure_scratch(trk_input_t *in, size_t n)
 	in->types = trk_realloc(in->types, in->capvalues * sizeof(uint32_t));
 }
 
+static uint64_t
+hash_text(uint64_t h, const trk_column_t *col)
+{
+	if (col == NULL || col->value.text == NULL)
+		return (h ^ 0x100) * 1099511628211u;	/* NULL or absent */
+	for (size_t i = 0; i < col->value.len; i++)
+		h = (h ^ (unsigned char) col->value.text[i]) * 1099511628211u;
+	return (h ^ 0x1ff) * 1099511628211u;
+}
+
 /*
- * grouped: an insert or delete by the input's primary key, whose
- * consecutive rows are distinct and can share one multi-row statement.
+ * grouped decides whether a change may join a multi-row run, and hashes the
+ * key it touches into *keyhash.  Inserts, updates and deletes by the input's
+ * primary key qualify; an update only with typed values (a VALUES list
+ * takes its types from them) and an unchanged key.
  */
 static bool
-grouped(const run_pipeline_t *p, const trk_change_t *c)
+grouped(const run_pipeline_t *p, const trk_change_t *c, const trk_mirror_stmt_t *st,
+		uint64_t *keyhash)
 {
-	return p->def->key == NULL &&
-		(c->action == TRK_ACT_INSERT || c->action == TRK_ACT_DELETE);
+	uint64_t	h = 14695981039346656037u;
+
+	if (p->def->key != NULL || c->npk == 0)
+		return false;
+	switch (c->action)
+	{
+		case TRK_ACT_INSERT:
+			for (size_t i = 0; i < c->npk; i++)
+				h = hash_text(h, trk_change_column(c->columns, c->ncolumns, c->pk[i]));
+			break;
+		case TRK_ACT_DELETE:
+			for (size_t i = 0; i < c->npk; i++)
+				h = hash_text(h, trk_vars_old_column(c, c->pk[i]));
+			break;
+		case TRK_ACT_UPDATE:
+			for (size_t i = 0; i < st->nparams; i++)
+				if (st->params[i].type == 0)
+					return false;
+			for (size_t i = 0; i < c->npk; i++)
+			{
+				const trk_column_t *o = trk_vars_old_column(c, c->pk[i]);
+				const trk_column_t *n = trk_change_column(c->columns, c->ncolumns, c->pk[i]);
+
+				if (o == NULL || o->value.text == NULL)
+					return false;
+				if (n != NULL && (n->value.text == NULL || n->value.len != o->value.len ||
+								  memcmp(n->value.text, o->value.text, o->value.len) != 0))
+					return false;	/* a key change: one by one */
+				h = hash_text(h, o);
+			}
+			break;
+		default:
+			return false;
+	}
+	*keyhash = h;
+	return true;
 }
 
 static bool
@@ -387,6 +435,7 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	trk_mirror_stmt_t *st = &in->stmt;
 	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid};
 	const char *sql;
+	uint64_t	keyhash = 0;
 
 	trk_buf_reset(&in->err);
 	if (trk_mirror_build(&p->def->output_table, p->def->key, p->def->nkey, c, NULL, 0,
@@ -407,23 +456,38 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 		trk_pgdest_begin(pg);
 	trk_pgdest_note_change(pg, bytes);
 	sql = trk_buf_cstr(&st->sql);
-	if (grouped(p, c))
+	if (grouped(p, c, st, &keyhash))
 	{
-		if (!trk_rowbatch_matches(&d->rows, idx, sql))
+		if (!trk_rowbatch_matches(&d->rows, idx, sql) || trk_rowbatch_has_key(&d->rows, keyhash))
 		{
 			const char **names;
+			size_t		nset = 0;
 
 			flush_rows(d);
 			if (d->pg == NULL)
 				return false;	/* the output failed: the input is restarting */
 			names = trk_malloc((st->nparams + 1) * sizeof(char *));
-			for (size_t i = 0; i < st->nparams; i++)
-				names[i] = c->action == TRK_ACT_INSERT ? c->columns[i].name : c->pk[i];
+			/* the single-row statement's parameters, by column */
+			if (c->action == TRK_ACT_INSERT)
+				for (size_t i = 0; i < st->nparams; i++)
+					names[i] = c->columns[i].name;
+			else if (c->action == TRK_ACT_UPDATE)
+			{
+				nset = c->ncolumns;
+				for (size_t i = 0; i < nset; i++)
+					names[i] = c->columns[i].name;
+				for (size_t i = nset; i < st->nparams; i++)
+					names[i] = c->pk[i - nset];
+			}
+			else
+				for (size_t i = 0; i < st->nparams; i++)
+					names[i] = c->pk[i];
 			trk_rowbatch_start(&d->rows, idx, c->action, &p->def->output_table, sql,
-							   names, st->nparams, (char *const *) c->pk, c->npk, in->types);
+							   names, st->nparams, nset, (char *const *) c->pk, c->npk,
+							   in->types);
 			free(names);
 		}
-		trk_rowbatch_add(&d->rows, in->values, &tag, bytes);
+		trk_rowbatch_add(&d->rows, in->values, keyhash, &tag, bytes);
 		if (trk_rowbatch_full(&d->rows))
 			flush_rows(d);
 		return true;

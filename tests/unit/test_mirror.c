@@ -171,6 +171,11 @@ test_mirror_multi_row(void **state)
 	assert_string_equal(trk_buf_cstr(&sql),
 						"INSERT INTO \"public\".\"Out\" (\"id\") VALUES ($1), ($2) "
 						"ON CONFLICT (\"id\") DO NOTHING");
+	trk_mirror_update_rows(&sql, &out, cols, 2, key, 1, 2);
+	assert_string_equal(trk_buf_cstr(&sql),
+						"UPDATE \"public\".\"Out\" AS trk_target SET \"id\" = trk_rows.c1, "
+						"\"na\"\"me\" = trk_rows.c2 FROM (VALUES ($1, $2, $3), ($4, $5, $6)) "
+						"AS trk_rows (c1, c2, k1) WHERE trk_target.\"id\" = trk_rows.k1");
 	trk_mirror_delete_rows(&sql, &out, key, 1, 3);
 	assert_string_equal(trk_buf_cstr(&sql),
 						"DELETE FROM \"public\".\"Out\" WHERE \"id\" IN ($1, $2, $3)");
