@@ -152,6 +152,8 @@ bytea_input_form(trk_arena_t *a, trk_value_t *v)
 	v->len += 2;
 }
 
+#define BYTEA_OID 17
+
 #define KEY_IS(m, lit) \
 	((m)->keylen == sizeof(lit) - 1 && memcmp((m)->key, (lit), sizeof(lit) - 1) == 0)
 
@@ -221,8 +223,10 @@ decode_columns(trk_arena_t *a, trk_buf_t *err, const trk_json_t *arr,
 				return fail(err, el, "column \"%s\" in \"%s\" has no \"value\"",
 							col->name, field);
 			set_value(a, value, &col->value);
-			if (col->value.kind == TRK_V_STRING && col->value.type != NULL &&
-				strcmp(col->value.type, "bytea") == 0)
+			/* bytea: known by its OID (include-type-oids) or its name */
+			if (col->value.kind == TRK_V_STRING &&
+				(col->typeoid == BYTEA_OID ||
+				 (col->value.type != NULL && strcmp(col->value.type, "bytea") == 0)))
 				bytea_input_form(a, &col->value);
 		}
 	}

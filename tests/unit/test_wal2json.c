@@ -766,6 +766,32 @@ test_fixture_real_pg15_options(void **state)
 	free(fx.changes);
 }
 
+/* What trucker streams with: include-types off, so bytea is known by its OID. */
+static void
+test_types_off_bytea_by_oid(void **state)
+{
+	static const char msg[] =
+		"{\"action\":\"I\",\"schema\":\"public\",\"table\":\"y\",\"columns\":["
+		"{\"name\":\"id\",\"typeoid\":23,\"value\":1},"
+		"{\"name\":\"b\",\"typeoid\":17,\"value\":\"deadbeef\"},"
+		"{\"name\":\"t\",\"typeoid\":25,\"value\":\"deadbeef\"},"
+		"{\"name\":\"a\",\"typeoid\":1007,\"value\":\"{1,2}\"}],"
+		"\"pk\":[{\"name\":\"id\",\"typeoid\":23}]}";
+	trk_arena_t a = {0};
+	trk_buf_t	errbuf = {0};
+	trk_change_t c;
+
+	(void) state;
+	assert_int_equal(trk_wal2json_decode(&a, msg, sizeof(msg) - 1, &c, &errbuf), 0);
+	assert_col(c.columns, c.ncolumns, "b", TRK_V_STRING, "\\xdeadbeef", NULL);
+	assert_col(c.columns, c.ncolumns, "t", TRK_V_STRING, "deadbeef", NULL);
+	assert_col(c.columns, c.ncolumns, "a", TRK_V_STRING, "{1,2}", NULL);
+	assert_int_equal(c.columns[1].typeoid, 17);
+	assert_int_equal(c.npk, 1);
+	trk_arena_free(&a);
+	trk_buf_free(&errbuf);
+}
+
 int
 main(void)
 {
@@ -781,6 +807,7 @@ main(void)
 		cmocka_unit_test(test_fixture_two_transactions),
 		cmocka_unit_test(test_fixture_real_pg15),
 		cmocka_unit_test(test_fixture_real_pg15_options),
+		cmocka_unit_test(test_types_off_bytea_by_oid),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
