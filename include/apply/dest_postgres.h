@@ -89,6 +89,9 @@ bool		trk_pgdest_is_open(const trk_pgdest_t *d);	/* a batch is open */
 bool		trk_pgdest_is_committing(const trk_pgdest_t *d);
 bool		trk_pgdest_is_busy(const trk_pgdest_t *d);	/* over the limits */
 
+/* trk_pgdest_inflight: statements sent and not yet answered. */
+size_t		trk_pgdest_inflight(const trk_pgdest_t *d);
+
 /* Counters of the open batch. */
 size_t		trk_pgdest_batch_rows(const trk_pgdest_t *d);
 size_t		trk_pgdest_batch_bytes(const trk_pgdest_t *d);

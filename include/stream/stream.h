@@ -46,6 +46,7 @@ trk_stream_t *trk_stream_new(uv_loop_t *loop, PGconn *conn,
 							 char *errbuf, size_t errlen);
 
 void		trk_stream_pause(trk_stream_t *s);
+bool		trk_stream_is_paused(const trk_stream_t *s);
 void		trk_stream_resume(trk_stream_t *s);
 
 /*

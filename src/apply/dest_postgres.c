@@ -13,8 +13,8 @@
  */
 #define INFLIGHT_HIGH 8192
 #define INFLIGHT_LOW 2048
-#define INFLIGHT_BYTES_HIGH ((size_t) 32 << 20)
-#define INFLIGHT_BYTES_LOW ((size_t) 8 << 20)
+#define INFLIGHT_BYTES_HIGH ((size_t) 8 << 20)
+#define INFLIGHT_BYTES_LOW ((size_t) 2 << 20)
 /* ask the server to flush its results every so many statements */
 #define FLUSH_REQUEST_EVERY 256
 /* at most this many prepared statements per session */
@@ -560,6 +560,12 @@ bool
 trk_pgdest_is_busy(const trk_pgdest_t *d)
 {
 	return d->busy || d->state == D_COMMITTING || d->state == D_FAILED;
+}
+
+size_t
+trk_pgdest_inflight(const trk_pgdest_t *d)
+{
+	return d->count;
 }
 
 size_t

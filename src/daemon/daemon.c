@@ -295,6 +295,7 @@ free_inputs(trk_daemon_t *d)
 		free(in->dests);
 		trk_router_free(&in->router);
 		trk_buf_free(&in->setup_error);
+		trk_buf_free(&in->refused);
 		trk_buf_free(&in->err);
 		trk_mirror_stmt_free(&in->stmt);
 		trk_arena_free(&in->arena);

@@ -170,7 +170,8 @@ trk_input_fail(trk_input_t *in, bool retry, const char *fmt, ...)
 	if (!retry)
 	{
 		trk_log_error("refusing to stream", "connection", in->conn->name,
-					  "reason", trk_buf_cstr(&msg), NULL);
+					  "reason", trk_buf_cstr(&msg),
+					  "pipelines", in->refused.len ? trk_buf_cstr(&in->refused) : NULL, NULL);
 		in->state = IN_REFUSED;
 		uv_timer_stop(&in->timer);
 		trk_buf_free(&msg);
@@ -828,6 +829,50 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 /* timer and shutdown                                                 */
 /* ------------------------------------------------------------------ */
 
+/*
+ * watch_stall logs, every 30 s, a stream that is paused while its outputs
+ * answer nothing: a lock held elsewhere on an output, most often.
+ */
+static void
+watch_stall(trk_input_t *in, uint64_t now)
+{
+	size_t		inflight = 0;
+	trk_buf_t	what = {0};
+	char		secs[24];
+
+	if (in->stream == NULL || !trk_stream_is_paused(in->stream))
+	{
+		in->stalled_since_ms = 0;
+		return;
+	}
+	for (size_t i = 0; i < in->ndests; i++)
+		if (in->dests[i].pg)
+			inflight += trk_pgdest_inflight(in->dests[i].pg);
+	if (in->stalled_since_ms == 0 || inflight != in->stalled_inflight)
+	{
+		in->stalled_since_ms = now;
+		in->stalled_inflight = inflight;
+		return;
+	}
+	if (now - in->stalled_since_ms < 30000 || (now - in->stalled_since_ms) % 30000 >= 1000)
+		return;
+	for (size_t i = 0; i < in->ndests; i++)
+	{
+		trk_pgdest_t *pg = in->dests[i].pg;
+
+		if (pg == NULL)
+			continue;
+		trk_buf_appendf(&what, "%s%s: %zu unanswered%s%s", what.len ? "; " : "",
+						in->dests[i].conn->name, trk_pgdest_inflight(pg),
+						trk_pgdest_is_committing(pg) ? ", committing" : "",
+						trk_pgdest_is_open(pg) ? ", batch open" : "");
+	}
+	snprintf(secs, sizeof(secs), "%llu", (unsigned long long) ((now - in->stalled_since_ms) / 1000));
+	trk_log_warn("the outputs have answered nothing for a while; waiting",
+				 "connection", in->conn->name, "seconds", secs, "outputs", trk_buf_cstr(&what), NULL);
+	trk_buf_free(&what);
+}
+
 void
 trk_input_on_timer(uv_timer_t *t)
 {
@@ -846,6 +891,8 @@ trk_input_on_timer(uv_timer_t *t)
 	}
 	if (in->state == IN_STREAMING && now - in->last_status_ms >= TRK_STATUS_INTERVAL_MS)
 		send_feedback(in);
+	if (in->state == IN_STREAMING)
+		watch_stall(in, now);
 }
 
 void

@@ -32,7 +32,7 @@
 #define TRK_IDLE_ADVANCE_MS 10000
 /* how often a status update goes to the source at the least */
 #define TRK_STATUS_INTERVAL_MS 10000
-#define TRK_BACKOFF_MIN_MS 500
+#define TRK_BACKOFF_MIN_MS 1000
 #define TRK_BACKOFF_MAX_MS 30000
 
 typedef struct run_dest run_dest_t;
@@ -99,6 +99,7 @@ typedef struct trk_input
 	bool		work_running;
 	setup_result_t setup;
 	trk_buf_t	setup_error;	/* why it failed */
+	trk_buf_t	refused;		/* the pipelines a refusal is about, "a,b" */
 	PGconn	   *repl;			/* owned; in COPY BOTH until handed over */
 	trk_router_t router;		/* rebuilt at each start */
 	trk_lsn_t	start_lsn;
@@ -111,6 +112,8 @@ typedef struct trk_input
 	int			backoff_ms;
 	uint64_t	last_status_ms;
 	uint64_t	last_advance_ms;
+	uint64_t	stalled_since_ms;	/* paused with nothing answered since */
+	size_t		stalled_inflight;
 	bool		in_txn;
 	trk_lsn_t	txn_end;
 	uint32_t	txn_xid;

@@ -36,6 +36,7 @@ set_result(trk_input_t *in, setup_result_t r, const char *fmt, ...)
 
 	in->setup = r;
 	trk_buf_reset(&in->setup_error);
+	trk_buf_reset(&in->refused);
 	va_start(ap, fmt);
 	trk_buf_vappendf(&in->setup_error, fmt, ap);
 	va_end(ap);
@@ -196,6 +197,7 @@ check_tables(trk_input_t *in, PGconn *src, trk_buf_t *add_tables)
 		{
 			set_result(in, SETUP_REFUSE, "pipeline %s: input table %s.%s does not exist",
 					   p->def->name, tn->schema, tn->name);
+			trk_buf_append(&in->refused, p->def->name);
 			ok = false;
 		}
 		else if (needs_identity && !t.identity_ok)
@@ -206,6 +208,7 @@ check_tables(trk_input_t *in, PGconn *src, trk_buf_t *add_tables)
 					   "deletes; add one (ALTER TABLE … REPLICA IDENTITY FULL) or "
 					   "set operations: [insert]",
 					   p->def->name, tn->schema, tn->name);
+			trk_buf_append(&in->refused, p->def->name);
 			ok = false;
 		}
 		p->nleaves = 0;
@@ -220,6 +223,7 @@ check_tables(trk_input_t *in, PGconn *src, trk_buf_t *add_tables)
 						   "pipeline %s: partition %s.%s of %s.%s has no primary key and "
 						   "no REPLICA IDENTITY FULL",
 						   p->def->name, leaf->schema, leaf->name, tn->schema, tn->name);
+				trk_buf_append(&in->refused, p->def->name);
 				ok = false;
 				break;
 			}
@@ -303,6 +307,14 @@ list_pipelines(trk_buf_t *b, trk_input_t *in, bool (*pick) (const run_pipeline_t
 }
 
 static bool
+pick_all(const run_pipeline_t *p, const void *arg)
+{
+	(void) p;
+	(void) arg;
+	return true;
+}
+
+static bool
 pick_with_row(const run_pipeline_t *p, const void *arg)
 {
 	(void) arg;
@@ -358,6 +370,7 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 					   "checkpoints of pipelines %s were taken from another source "
 					   "(system %s, database %s, slot %s); they need a backfill",
 					   trk_buf_cstr(&names), si->system_identifier, si->database, in->conn->slot);
+			trk_buf_append(&in->refused, trk_buf_cstr(&names));
 			goto done;
 		}
 		list_pipelines(&names, in, pick_with_row, NULL);
@@ -367,6 +380,7 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 					   "replication slot \"%s\" does not exist, but pipelines %s have "
 					   "checkpoints: the changes since them are gone and they need a backfill",
 					   in->conn->slot, trk_buf_cstr(&names));
+			trk_buf_append(&in->refused, trk_buf_cstr(&names));
 			goto done;
 		}
 		if (strcmp(si->wal_status, "lost") == 0)
@@ -374,6 +388,7 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 			set_result(in, SETUP_REFUSE,
 					   "replication slot \"%s\" is lost (WAL removed, max_slot_wal_keep_size): "
 					   "pipelines %s need a backfill", in->conn->slot, trk_buf_cstr(&names));
+			trk_buf_append(&in->refused, trk_buf_cstr(&names));
 			goto done;
 		}
 		trk_buf_reset(&names);
@@ -384,6 +399,7 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 					   "replication slot \"%s\" has moved past the checkpoints of pipelines %s "
 					   "(slot at %s): the changes in between are gone and they need a backfill",
 					   in->conn->slot, trk_buf_cstr(&names), trk_lsn_format(si->confirmed_flush, a));
+			trk_buf_append(&in->refused, trk_buf_cstr(&names));
 			goto done;
 		}
 		for (size_t i = 0; i < in->npipes; i++)
@@ -412,12 +428,14 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 	{
 		set_result(in, SETUP_REFUSE, "replication slot \"%s\" uses the plugin \"%s\", not wal2json",
 				   in->conn->slot, si->plugin);
+		list_pipelines(&in->refused, in, pick_all, NULL);
 		goto done;
 	}
 	if (si->slot_exists && strcmp(si->slot_database, si->database) != 0)
 	{
 		set_result(in, SETUP_REFUSE, "replication slot \"%s\" belongs to database \"%s\", not \"%s\"",
 				   in->conn->slot, si->slot_database, si->database);
+		list_pipelines(&in->refused, in, pick_all, NULL);
 		goto done;
 	}
 

@@ -220,6 +220,12 @@ trk_stream_pause(trk_stream_t *s)
 	stream_update_poll(s);
 }
 
+bool
+trk_stream_is_paused(const trk_stream_t *s)
+{
+	return s->paused;
+}
+
 void
 trk_stream_resume(trk_stream_t *s)
 {
