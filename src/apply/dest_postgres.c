@@ -15,8 +15,13 @@
 #define INFLIGHT_LOW 2048
 #define INFLIGHT_BYTES_HIGH ((size_t) 8 << 20)
 #define INFLIGHT_BYTES_LOW ((size_t) 2 << 20)
-/* ask the server to flush its results every so many statements */
+/*
+ * The server holds its results until its buffer fills or it is asked to
+ * flush: ask every so many statements or bytes, and whenever the session
+ * turns busy — waiting for results nobody asked for would wait forever.
+ */
 #define FLUSH_REQUEST_EVERY 256
+#define FLUSH_REQUEST_BYTES ((size_t) 1 << 20)
 /* at most this many prepared statements per session */
 #define MAX_PREPARED 4096
 
@@ -71,6 +76,7 @@ struct trk_pgdest
 	size_t		count;
 	size_t		inflight_bytes;
 	size_t		since_flush_request;
+	size_t		bytes_since_flush_request;
 
 	/* prepared statements: an open-addressing table of indexes into stmts */
 	stmt_t	   *stmts;
@@ -360,21 +366,29 @@ dest_update_poll(trk_pgdest_t *d)
 /* ------------------------------------------------------------------ */
 
 static void
-after_send(trk_pgdest_t *d, bool ok)
+flush_request(trk_pgdest_t *d)
+{
+	PQsendFlushRequest(d->conn);
+	d->since_flush_request = 0;
+	d->bytes_since_flush_request = 0;
+}
+
+static void
+after_send(trk_pgdest_t *d, bool ok, size_t bytes)
 {
 	if (!ok)
 	{
 		dest_fail_conn(d, "could not queue a statement");
 		return;
 	}
-	if (++d->since_flush_request >= FLUSH_REQUEST_EVERY)
-	{
-		PQsendFlushRequest(d->conn);
-		d->since_flush_request = 0;
-	}
+	d->bytes_since_flush_request += bytes;
+	if (++d->since_flush_request >= FLUSH_REQUEST_EVERY ||
+		d->bytes_since_flush_request >= FLUSH_REQUEST_BYTES)
+		flush_request(d);
 	if (!d->busy && (d->count >= INFLIGHT_HIGH || d->inflight_bytes >= INFLIGHT_BYTES_HIGH))
 	{
 		d->busy = true;
+		flush_request(d);
 		trk_pgdest_flush(d);
 	}
 }
@@ -392,7 +406,7 @@ trk_pgdest_begin(trk_pgdest_t *d)
 	d->batch_started = uv_now(d->loop);
 	e = ring_push(d);
 	e->tag.pipeline = -1;
-	after_send(d, PQsendQueryParams(d->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1);
+	after_send(d, PQsendQueryParams(d->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1, 0);
 }
 
 void
@@ -420,7 +434,7 @@ trk_pgdest_exec(trk_pgdest_t *d, const char *sql, int nparams,
 		e->tag = *tag;
 		if (PQsendPrepare(d->conn, name, sql, nparams, (const Oid *) types) != 1)
 		{
-			after_send(d, false);
+			after_send(d, false, 0);
 			return;
 		}
 	}
@@ -440,7 +454,7 @@ trk_pgdest_exec(trk_pgdest_t *d, const char *sql, int nparams,
 	else
 		ok = PQsendQueryParams(d->conn, sql, nparams, (const Oid *) types, values,
 							   NULL, NULL, 0);
-	after_send(d, ok == 1);
+	after_send(d, ok == 1, bytes);
 }
 
 void
@@ -462,7 +476,7 @@ trk_pgdest_commit(trk_pgdest_t *d)
 	e->tag.pipeline = -1;
 	if (PQsendQueryParams(d->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) != 1)
 	{
-		after_send(d, false);
+		after_send(d, false, 0);
 		return;
 	}
 	e = ring_push(d);
@@ -474,6 +488,7 @@ trk_pgdest_commit(trk_pgdest_t *d)
 		return;
 	}
 	d->since_flush_request = 0;
+	d->bytes_since_flush_request = 0;
 	d->state = D_COMMITTING;
 	trk_pgdest_flush(d);
 }

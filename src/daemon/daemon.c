@@ -121,7 +121,9 @@ build_inputs(trk_daemon_t *d)
 		in->conn = conn;
 		in->backoff_ms = TRK_BACKOFF_MIN_MS;
 		uv_timer_init(&d->loop, &in->timer);
+		uv_timer_init(&d->loop, &in->commit_timer);
 		in->timer.data = in;
+		in->commit_timer.data = in;
 		d->ninputs++;
 	}
 }
@@ -194,7 +196,10 @@ close_all(trk_daemon_t *d)
 		return;
 	d->closed = true;
 	for (size_t i = 0; i < d->ninputs; i++)
+	{
 		uv_close((uv_handle_t *) &d->inputs[i].timer, NULL);
+		uv_close((uv_handle_t *) &d->inputs[i].commit_timer, NULL);
+	}
 	uv_close((uv_handle_t *) &d->sigterm, NULL);
 	uv_close((uv_handle_t *) &d->sigint, NULL);
 	uv_close((uv_handle_t *) &d->shutdown_timer, NULL);

@@ -44,6 +44,7 @@ static void on_committed(void *arg, trk_pgdest_t *pg);
 static void on_ready(void *arg, trk_pgdest_t *pg);
 static void on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err);
 static void finish_shutdown(trk_input_t *in);
+static void on_commit_timer(uv_timer_t *t);
 
 static const trk_stream_cbs_t stream_cbs = {on_data, on_keepalive, on_drained, on_stream_error};
 static const trk_pgdest_cbs_t dest_cbs = {on_committed, on_ready, on_dest_error};
@@ -75,6 +76,7 @@ trk_input_min_stored(const trk_input_t *in)
 void
 trk_input_close_sessions(trk_input_t *in)
 {
+	uv_timer_stop(&in->commit_timer);
 	if (in->stream)
 	{
 		trk_stream_close(in->stream);
@@ -729,13 +731,54 @@ on_keepalive(void *arg, trk_lsn_t walend)
 		trk_progress_keepalive(&in->pipes[i].pos, walend);
 }
 
+/*
+ * commit_quiet ends, between transactions on a quiet stream, the batches
+ * at least TRK_QUIET_COMMIT_MS old, and comes back for the younger ones:
+ * a source that is only briefly quiet shares one commit for many small
+ * transactions, and one that stays quiet sees its changes within a few
+ * milliseconds.
+ */
+static void
+commit_quiet(trk_input_t *in)
+{
+	uint64_t	now = uv_now(in->timer.loop);
+	uint64_t	wait = 0;
+
+	if (in->in_txn || in->state != IN_STREAMING)
+		return;
+	for (size_t i = 0; i < in->ndests; i++)
+	{
+		run_dest_t *d = &in->dests[i];
+		uint64_t	age;
+
+		if (d->pg == NULL || !trk_pgdest_is_open(d->pg))
+			continue;
+		age = now - trk_pgdest_batch_started(d->pg);
+		if (age >= TRK_QUIET_COMMIT_MS || in->draining)
+			commit_dest(in, d, false);
+		else if (wait == 0 || TRK_QUIET_COMMIT_MS - age < wait)
+			wait = TRK_QUIET_COMMIT_MS - age;
+	}
+	if (wait > 0 && in->state == IN_STREAMING)
+		uv_timer_start(&in->commit_timer, on_commit_timer, wait, 0);
+}
+
+static void
+on_commit_timer(uv_timer_t *t)
+{
+	trk_input_t *in = t->data;
+
+	if (in->drained)
+		commit_quiet(in);
+}
+
 static void
 on_drained(void *arg)
 {
 	trk_input_t *in = arg;
 
 	in->drained = true;
-	maybe_commit(in, true);
+	commit_quiet(in);
 	for (size_t i = 0; i < in->ndests; i++)
 		if (in->dests[i].pg)
 		{

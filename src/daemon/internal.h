@@ -33,6 +33,8 @@
 /* how often a status update goes to the source at the least */
 #define TRK_STATUS_INTERVAL_MS 10000
 #define TRK_BACKOFF_MIN_MS 1000
+/* a quiet stream commits a batch once it is this old, so bursts share one */
+#define TRK_QUIET_COMMIT_MS 10
 #define TRK_BACKOFF_MAX_MS 30000
 
 typedef struct run_dest run_dest_t;
@@ -108,7 +110,7 @@ typedef struct trk_input
 	/* streaming */
 	trk_stream_t *stream;		/* owned */
 	uv_timer_t	timer;			/* backoff, status and idle advance */
-	bool		timer_closed;
+	uv_timer_t	commit_timer;	/* a young batch on a quiet stream */
 	int			backoff_ms;
 	uint64_t	last_status_ms;
 	uint64_t	last_advance_ms;
