@@ -1,6 +1,7 @@
 /* dest_postgres.c — apply statements to a PostgreSQL output in pipeline mode. */
 #include "apply/dest_postgres.h"
 #include "base/mem.h"
+#include "base/pqmsg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,19 +209,11 @@ static void
 dest_fail_conn(trk_pgdest_t *d, const char *what)
 {
 	char		msg[512];
-	const char *pq = PQerrorMessage(d->conn);
 	trk_dest_error_t err = {0};
-	size_t		n;
 
 	if (d->state == D_FAILED || d->closing)
 		return;
-	snprintf(msg, sizeof(msg), "%s%s%s", what, *pq ? ": " : "", pq);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	for (char *p = msg; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	trk_pq_line(msg, sizeof(msg), what, PQerrorMessage(d->conn));
 	d->state = D_FAILED;
 	err.connection = true;
 	err.message = msg;

@@ -1,20 +1,10 @@
 /* checkpoint.c — create, read and seed trucker.checkpoints in an output. */
 #include "checkpoint/checkpoint.h"
 #include "base/mem.h"
+#include "base/pqmsg.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int
-fail(trk_buf_t *err, const char *what, PGconn *pg, PGresult *r)
-{
-	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(pg);
-
-	trk_buf_appendf(err, "%s: ", what);
-	trk_buf_appendn(err, msg, strcspn(msg, "\n"));
-	PQclear(r);
-	return -1;
-}
 
 static int
 exec_ok(PGconn *pg, const char *sql, const char *what, trk_buf_t *err)
@@ -22,7 +12,7 @@ exec_ok(PGconn *pg, const char *sql, const char *what, trk_buf_t *err)
 	PGresult   *r = PQexec(pg, sql);
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail(err, what, pg, r);
+		return trk_pq_fail(err, what, pg, r);
 	PQclear(r);
 	return 0;
 }
@@ -33,7 +23,7 @@ trk_checkpoint_prepare_session(PGconn *pg, trk_buf_t *err)
 	PGresult   *r = PQexec(pg, "SELECT current_setting('synchronous_commit')");
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail(err, "cannot read synchronous_commit", pg, r);
+		return trk_pq_fail(err, "cannot read synchronous_commit", pg, r);
 	/* off would let a checkpoint be reported before it is on disk */
 	if (strcmp(PQgetvalue(r, 0, 0), "off") == 0)
 	{
@@ -82,7 +72,7 @@ trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_
 	*rows = NULL;
 	*nrows = 0;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail(err, "cannot read trucker.checkpoints", pg, r);
+		return trk_pq_fail(err, "cannot read trucker.checkpoints", pg, r);
 	n = PQntuples(r);
 	*rows = trk_calloc((size_t) n + 1, sizeof(trk_checkpoint_row_t));
 	for (int i = 0; i < n; i++)
@@ -116,7 +106,7 @@ trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn, const cha
 								 5, NULL, values, NULL, NULL, 0);
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return fail(err, "cannot insert into trucker.checkpoints", pg, r);
+		return trk_pq_fail(err, "cannot insert into trucker.checkpoints", pg, r);
 	PQclear(r);
 	return 0;
 }

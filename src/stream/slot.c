@@ -1,21 +1,11 @@
 /* slot.c — source identity, slot state, input tables, slot commands. */
 #include "stream/slot.h"
 #include "base/mem.h"
+#include "base/pqmsg.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int
-fail(trk_buf_t *err, const char *what, PGconn *pg, PGresult *r)
-{
-	const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(pg);
-
-	trk_buf_appendf(err, "%s: ", what);
-	trk_buf_appendn(err, msg, strcspn(msg, "\n"));
-	PQclear(r);
-	return -1;
-}
 
 static PGresult *
 query(PGconn *pg, const char *sql, int n, const char *const *params)
@@ -34,7 +24,7 @@ trk_slot_inspect(PGconn *pg, const char *slot, trk_slot_info_t *out, trk_buf_t *
 			  "current_setting('max_slot_wal_keep_size') = '-1' FROM pg_control_system()",
 			  0, NULL);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-		return fail(err, "cannot identify the source", pg, r);
+		return trk_pq_fail(err, "cannot identify the source", pg, r);
 	snprintf(out->system_identifier, sizeof(out->system_identifier), "%s", PQgetvalue(r, 0, 0));
 	out->database = trk_strdup(PQgetvalue(r, 0, 1));
 	out->max_slot_wal_keep_size_unlimited = PQgetvalue(r, 0, 2)[0] == 't';
@@ -45,7 +35,7 @@ trk_slot_inspect(PGconn *pg, const char *slot, trk_slot_info_t *out, trk_buf_t *
 			  "coalesce(active_pid, 0) FROM pg_replication_slots WHERE slot_name = $1",
 			  1, p);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail(err, "cannot read pg_replication_slots", pg, r);
+		return trk_pq_fail(err, "cannot read pg_replication_slots", pg, r);
 	if (PQntuples(r) == 1)
 	{
 		const char *lsn = PQgetvalue(r, 0, 3);
@@ -101,7 +91,7 @@ trk_slot_describe_table(PGconn *pg, const char *schema, const char *table,
 			  " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
 			  2, p);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail(err, "cannot describe an input table", pg, r);
+		return trk_pq_fail(err, "cannot describe an input table", pg, r);
 	if (PQntuples(r) == 0)
 	{
 		PQclear(r);
@@ -123,7 +113,7 @@ trk_slot_describe_table(PGconn *pg, const char *schema, const char *table,
 			  " WHERE t.isleaf ORDER BY 1, 2",
 			  1, p);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail(err, "cannot list the partitions of an input table", pg, r);
+		return trk_pq_fail(err, "cannot list the partitions of an input table", pg, r);
 	out->nleaves = (size_t) PQntuples(r);
 	out->leaves = trk_calloc(out->nleaves + 1, sizeof(trk_slot_leaf_t));
 	for (size_t i = 0; i < out->nleaves; i++)
@@ -159,7 +149,7 @@ trk_slot_schema_tables(PGconn *pg, const char *schema, char ***names, size_t *n,
 	*names = NULL;
 	*n = 0;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return fail(err, "cannot list the tables of a schema", pg, r);
+		return trk_pq_fail(err, "cannot list the tables of a schema", pg, r);
 	*n = (size_t) PQntuples(r);
 	*names = trk_calloc(*n + 1, sizeof(char *));
 	for (size_t i = 0; i < *n; i++)
@@ -237,7 +227,7 @@ trk_slot_create(PGconn *repl, const char *slot, trk_lsn_t *consistent_point, trk
 	r = PQexec(repl, trk_buf_cstr(&sql));
 	trk_buf_free(&sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-		return fail(err, "cannot create the replication slot", repl, r);
+		return trk_pq_fail(err, "cannot create the replication slot", repl, r);
 	lsn = PQgetvalue(r, 0, 1);
 	if (!trk_lsn_parse(lsn, strlen(lsn), consistent_point))
 	{
@@ -273,7 +263,7 @@ trk_slot_start(PGconn *repl, const char *slot, trk_lsn_t from, const char *add_t
 	r = PQexec(repl, trk_buf_cstr(&sql));
 	trk_buf_free(&sql);
 	if (PQresultStatus(r) != PGRES_COPY_BOTH)
-		return fail(err, "START_REPLICATION failed", repl, r);
+		return trk_pq_fail(err, "START_REPLICATION failed", repl, r);
 	PQclear(r);
 	return 0;
 }

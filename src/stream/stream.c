@@ -2,6 +2,7 @@
 #include "stream/stream.h"
 #include "stream/replmsg.h"
 #include "base/mem.h"
+#include "base/pqmsg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +34,8 @@ static void
 stream_fail(trk_stream_t *s, const char *what)
 {
 	char		msg[512];
-	const char *pqmsg = PQerrorMessage(s->conn);
-	size_t		n;
 
-	snprintf(msg, sizeof(msg), "%s%s%s", what, *pqmsg ? ": " : "", pqmsg);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	for (char *p = msg; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	trk_pq_line(msg, sizeof(msg), what, PQerrorMessage(s->conn));
 	trk_stream_pause(s);
 	s->cbs.on_error(s->arg, msg);
 }
