@@ -45,6 +45,7 @@
 # outside the benchmark use under 10% of the CPU over 3 s, for at most 180 s
 # (--quiet 100 never waits); beside every measurement it prints the share
 # they used meanwhile, and what the hypervisor stole.
+# Only one run at a time: a second one waits for /tmp/trucker-bench.lock.
 # Exits non-zero when a consumer did not converge.  Benchmarks report, a
 # person reads: nothing here is a timed assertion.
 set -euo pipefail
@@ -102,6 +103,14 @@ for p in "$psrc" "$pdst"; do
 		exit 2
 	fi
 done
+
+# one benchmark at a time on this machine: wait for any other run of this script
+lock=/tmp/trucker-bench.lock
+exec {lockfd}>>"$lock"
+if ! flock -n "$lockfd"; then
+	echo "stream.sh: another benchmark holds $lock; waiting for it" >&2
+	flock "$lockfd"
+fi
 
 tmp=$(mktemp -d /tmp/trucker-stream.XXXXXX)
 chmod 711 "$tmp" # the clusters run as postgres when we are root
