@@ -5,9 +5,15 @@
  * one output connection.  Statements are sent without waiting for their
  * results (no network round trip per change); each carries a tag saying
  * which pipeline and source transaction it belongs to, so an error can be
- * pinned on them.  A batch is BEGIN … statements … COMMIT + Sync, and only
- * one batch is ever being committed: a batch is durable when its Sync comes
- * back, and only then may its checkpoints be reported to the source.
+ * pinned on them.  A batch is BEGIN … statements … COMMIT + Sync.  The next
+ * batch may be sent while earlier ones are committing (up to
+ * TRK_PGDEST_MAX_COMMITTING): the server runs them in order, so the output
+ * never waits for trucker nor trucker for the output.  A batch is durable
+ * when its Sync comes back, and only then may its checkpoints be reported to
+ * the source.  A batch after a failed one would still run (a Sync ends the
+ * failure), so each batch's checkpoint update checks that the batch before
+ * it left the checkpoint where trucker expects it (checkpoint.h), and fails
+ * the whole batch otherwise.
  *
  * Statements are prepared once per SQL text (up to a bound; past it they
  * are sent unprepared).  The session counts what it has sent but not yet
@@ -27,12 +33,27 @@
 
 typedef struct trk_pgdest trk_pgdest_t;
 
+#define TRK_PGDEST_MAX_COMMITTING 4
+
+/*
+ * What a statement's failure of a check means: a checked statement divides
+ * by zero (SQLSTATE 22012) when the check fails, inside the batch, so the
+ * batch never commits past it.
+ */
+typedef enum trk_dest_check
+{
+	TRK_CHECK_NONE = 0,
+	TRK_CHECK_ROWS,				/* a mirror update found fewer rows than keys */
+	TRK_CHECK_CHECKPOINT		/* the checkpoint was not where expected */
+} trk_dest_check_t;
+
 /* What a statement belongs to, for error messages. */
 typedef struct trk_dest_tag
 {
 	int			pipeline;		/* index in the owner's table; -1 = none */
 	trk_lsn_t	lsn;			/* end LSN of the source transaction */
 	uint32_t	xid;
+	trk_dest_check_t check;
 } trk_dest_tag_t;
 
 typedef struct trk_dest_error
@@ -43,11 +64,13 @@ typedef struct trk_dest_error
 	const char *detail;			/* borrowed; may be NULL */
 	const char *sql;			/* borrowed; the failing statement, or NULL */
 	trk_dest_tag_t tag;
+	bool		check_failed;	/* the statement's check failed (tag.check) */
 } trk_dest_error_t;
 
 typedef struct trk_pgdest_cbs
 {
-	void		(*on_committed) (void *arg, trk_pgdest_t *d);
+	/* every batch up to seq is durable */
+	void		(*on_committed) (void *arg, trk_pgdest_t *d, uint64_t seq);
 	void		(*on_ready) (void *arg, trk_pgdest_t *d);
 	void		(*on_error) (void *arg, trk_pgdest_t *d, const trk_dest_error_t *err);
 } trk_pgdest_cbs_t;
@@ -63,8 +86,14 @@ trk_pgdest_t *trk_pgdest_new(uv_loop_t *loop, PGconn *conn, const char *name,
 
 const char *trk_pgdest_name(const trk_pgdest_t *d);
 
-/* trk_pgdest_begin opens a batch (BEGIN); the batch must not be open. */
+/*
+ * trk_pgdest_begin opens a batch (BEGIN), numbered one more than the last;
+ * earlier batches may still be committing.
+ */
 void		trk_pgdest_begin(trk_pgdest_t *d);
+
+/* trk_pgdest_batch_seq: the number of the open batch. */
+uint64_t	trk_pgdest_batch_seq(const trk_pgdest_t *d);
 
 /*
  * trk_pgdest_exec queues one statement of the open batch.  values are text
@@ -86,8 +115,10 @@ void		trk_pgdest_commit(trk_pgdest_t *d);
 void		trk_pgdest_flush(trk_pgdest_t *d);
 
 bool		trk_pgdest_is_open(const trk_pgdest_t *d);	/* a batch is open */
-bool		trk_pgdest_is_committing(const trk_pgdest_t *d);
-bool		trk_pgdest_is_busy(const trk_pgdest_t *d);	/* over the limits */
+int			trk_pgdest_committing(const trk_pgdest_t *d);	/* batches committing */
+bool		trk_pgdest_can_commit(const trk_pgdest_t *d);	/* room for one more */
+/* busy: over the limits, TRK_PGDEST_MAX_COMMITTING committing, or failed */
+bool		trk_pgdest_is_busy(const trk_pgdest_t *d);
 
 /* trk_pgdest_inflight: statements sent and not yet answered. */
 size_t		trk_pgdest_inflight(const trk_pgdest_t *d);

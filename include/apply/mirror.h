@@ -77,6 +77,19 @@ void		trk_mirror_update_rows(trk_buf_t *sql, const trk_table_name_t *out,
 								   char *const *key, size_t nkey, size_t nrows);
 
 /*
+ * trk_mirror_expect_rows wraps the update in sql so that it fails, inside
+ * the transaction, unless it updated exactly nrows rows:
+ *
+ *     WITH trk_updated AS (<update> RETURNING 1)
+ *     SELECT 1 / (count(*) = nrows)::int FROM trk_updated
+ *
+ * A mirror update that finds no row for a key means the output has diverged
+ * from the input; the division by zero (SQLSTATE 22012) stops the pipeline
+ * there instead of committing past it.
+ */
+void		trk_mirror_expect_rows(trk_buf_t *sql, size_t nrows);
+
+/*
  * trk_mirror_delete_rows writes the delete of nrows keys into sql (reset
  * first): WHERE k IN ($1, …), or (k1, k2) IN (($1, $2), …).
  */

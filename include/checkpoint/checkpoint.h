@@ -11,8 +11,12 @@
  *
  * The row is updated in the same transaction as the pipeline's writes
  * (TRK_CHECKPOINT_UPDATE_SQL, sent by the streaming code), so the output and
- * its position never disagree.  The functions here run at start-up, with
- * blocking libpq.
+ * its position never disagree.  The update moves the checkpoint only from
+ * the value trucker expects and otherwise fails the transaction (a division
+ * by zero, SQLSTATE 22012): a batch sent while the one before it was still
+ * committing never lands when that one failed, and two daemons writing the
+ * same pipeline's output cannot both advance it.  The functions here run at
+ * start-up, with blocking libpq.
  */
 #ifndef TRK_CHECKPOINT_CHECKPOINT_H
 #define TRK_CHECKPOINT_CHECKPOINT_H
@@ -23,9 +27,11 @@
 #include "base/buf.h"
 #include "base/lsn.h"
 
-/* $1 pipeline, $2 lsn */
+/* $1 pipeline, $2 the lsn it moves from, $3 the lsn it moves to */
 #define TRK_CHECKPOINT_UPDATE_SQL \
-	"UPDATE trucker.checkpoints SET lsn = $2::pg_lsn, updated_at = now() WHERE pipeline = $1"
+	"WITH trk_moved AS (UPDATE trucker.checkpoints SET lsn = $3::pg_lsn, updated_at = now() " \
+	"WHERE pipeline = $1 AND lsn = $2::pg_lsn RETURNING 1) " \
+	"SELECT 1 / count(*)::int FROM trk_moved"
 
 typedef struct trk_checkpoint_row
 {

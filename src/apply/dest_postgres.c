@@ -40,6 +40,7 @@ typedef struct entry
 	bool		commit;			/* E_STMT: the COMMIT */
 	int			stmt;			/* prepared statement index, or -1 */
 	size_t		bytes;
+	uint64_t	seq;			/* E_SYNC: the batch it ends */
 	trk_dest_tag_t tag;
 } entry_t;
 
@@ -49,14 +50,6 @@ typedef struct stmt
 	uint32_t	hash;
 } stmt_t;
 
-typedef enum dest_state
-{
-	D_IDLE = 0,					/* no batch */
-	D_OPEN,						/* BEGIN sent, statements flowing */
-	D_COMMITTING,				/* COMMIT and Sync sent */
-	D_FAILED					/* an error was reported; waiting to be closed */
-} dest_state_t;
-
 struct trk_pgdest
 {
 	uv_loop_t  *loop;
@@ -65,7 +58,10 @@ struct trk_pgdest
 	char	   *name;			/* owned; the output connection's name */
 	trk_pgdest_cbs_t cbs;
 	void	   *arg;
-	dest_state_t state;
+	bool		open;			/* BEGIN sent, statements flowing */
+	bool		failed;			/* an error was reported; waiting to be closed */
+	int			ncommitting;	/* batches whose COMMIT and Sync are sent */
+	uint64_t	seq;			/* the open (or last) batch's number */
 	bool		closing;
 	bool		want_write;
 	bool		busy;
@@ -211,10 +207,10 @@ dest_fail_conn(trk_pgdest_t *d, const char *what)
 	char		msg[512];
 	trk_dest_error_t err = {0};
 
-	if (d->state == D_FAILED || d->closing)
+	if (d->failed || d->closing)
 		return;
 	trk_pq_line(msg, sizeof(msg), what, PQerrorMessage(d->conn));
-	d->state = D_FAILED;
+	d->failed = true;
 	err.connection = true;
 	err.message = msg;
 	err.tag.pipeline = -1;
@@ -228,10 +224,11 @@ dest_fail_result(trk_pgdest_t *d, const entry_t *e, PGresult *r)
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 
-	if (d->state == D_FAILED || d->closing)
+	if (d->failed || d->closing)
 		return;
-	d->state = D_FAILED;
+	d->failed = true;
 	snprintf(err.sqlstate, sizeof(err.sqlstate), "%s", state ? state : "");
+	err.check_failed = e->tag.check != TRK_CHECK_NONE && strcmp(err.sqlstate, "22012") == 0;
 	err.message = primary ? primary : PQresultErrorMessage(r);
 	err.detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
 	err.sql = e->stmt >= 0 ? d->stmts[e->stmt].sql : NULL;
@@ -242,12 +239,12 @@ dest_fail_result(trk_pgdest_t *d, const entry_t *e, PGresult *r)
 static void
 check_ready(trk_pgdest_t *d)
 {
-	if (d->closing || d->state == D_FAILED)
+	if (d->closing || d->failed)
 		return;
 	if (d->busy && d->count <= INFLIGHT_LOW && d->inflight_bytes <= INFLIGHT_BYTES_LOW)
 	{
 		d->busy = false;
-		if (d->state != D_COMMITTING)
+		if (d->ncommitting < TRK_PGDEST_MAX_COMMITTING)
 			d->cbs.on_ready(d->arg, d);
 	}
 }
@@ -256,10 +253,11 @@ check_ready(trk_pgdest_t *d)
 static bool
 dest_read_results(trk_pgdest_t *d)
 {
-	while (d->count > 0 && !d->closing && d->state != D_FAILED)
+	while (d->count > 0 && !d->closing && !d->failed)
 	{
 		entry_t    *e = ring_front(d);
 		PGresult   *r;
+		uint64_t	seq;
 
 		if (PQisBusy(d->conn))
 			break;
@@ -274,9 +272,10 @@ dest_read_results(trk_pgdest_t *d)
 				dest_fail_conn(d, "unexpected result at the end of a batch");
 				return false;
 			}
+			seq = e->seq;
 			ring_pop(d);
-			d->state = D_IDLE;
-			d->cbs.on_committed(d->arg, d);
+			d->ncommitting--;
+			d->cbs.on_committed(d->arg, d, seq);
 			continue;
 		}
 		if (r == NULL)
@@ -315,7 +314,7 @@ on_poll(uv_poll_t *h, int status, int events)
 {
 	trk_pgdest_t *d = h->data;
 
-	if (d->closing || d->state == D_FAILED)
+	if (d->closing || d->failed)
 		return;
 	if (status < 0)
 	{
@@ -349,7 +348,7 @@ on_poll(uv_poll_t *h, int status, int events)
 static void
 dest_update_poll(trk_pgdest_t *d)
 {
-	if (d->closing || d->state == D_FAILED)
+	if (d->closing || d->failed)
 		return;
 	uv_poll_start(d->poll, UV_READABLE | (d->want_write ? UV_WRITABLE : 0), on_poll);
 }
@@ -391,9 +390,10 @@ trk_pgdest_begin(trk_pgdest_t *d)
 {
 	entry_t    *e;
 
-	if (d->state != D_IDLE)
+	if (d->open || d->failed)
 		return;
-	d->state = D_OPEN;
+	d->open = true;
+	d->seq++;
 	d->batch_rows = 0;
 	d->batch_bytes = 0;
 	d->batch_started = uv_now(d->loop);
@@ -412,7 +412,7 @@ trk_pgdest_exec(trk_pgdest_t *d, const char *sql, int nparams,
 	entry_t    *e;
 	int			ok;
 
-	if (d->state != D_OPEN)
+	if (!d->open || d->failed)
 		return;
 	if (prepare)
 		idx = stmt_find(d, sql, &created);
@@ -462,7 +462,7 @@ trk_pgdest_commit(trk_pgdest_t *d)
 {
 	entry_t    *e;
 
-	if (d->state != D_OPEN)
+	if (!d->open || d->failed)
 		return;
 	e = ring_push(d);
 	e->commit = true;
@@ -474,6 +474,7 @@ trk_pgdest_commit(trk_pgdest_t *d)
 	}
 	e = ring_push(d);
 	e->kind = E_SYNC;
+	e->seq = d->seq;
 	e->tag.pipeline = -1;
 	if (PQpipelineSync(d->conn) != 1)
 	{
@@ -482,7 +483,8 @@ trk_pgdest_commit(trk_pgdest_t *d)
 	}
 	d->since_flush_request = 0;
 	d->bytes_since_flush_request = 0;
-	d->state = D_COMMITTING;
+	d->open = false;
+	d->ncommitting++;
 	trk_pgdest_flush(d);
 }
 
@@ -491,7 +493,7 @@ trk_pgdest_flush(trk_pgdest_t *d)
 {
 	int			r;
 
-	if (d->closing || d->state == D_FAILED)
+	if (d->closing || d->failed)
 		return;
 	r = PQflush(d->conn);
 	if (r < 0)
@@ -555,19 +557,31 @@ trk_pgdest_name(const trk_pgdest_t *d)
 bool
 trk_pgdest_is_open(const trk_pgdest_t *d)
 {
-	return d->state == D_OPEN;
+	return d->open && !d->failed;
+}
+
+uint64_t
+trk_pgdest_batch_seq(const trk_pgdest_t *d)
+{
+	return d->seq;
+}
+
+int
+trk_pgdest_committing(const trk_pgdest_t *d)
+{
+	return d->ncommitting;
 }
 
 bool
-trk_pgdest_is_committing(const trk_pgdest_t *d)
+trk_pgdest_can_commit(const trk_pgdest_t *d)
 {
-	return d->state == D_COMMITTING;
+	return !d->failed && d->ncommitting < TRK_PGDEST_MAX_COMMITTING;
 }
 
 bool
 trk_pgdest_is_busy(const trk_pgdest_t *d)
 {
-	return d->busy || d->state == D_COMMITTING || d->state == D_FAILED;
+	return d->busy || d->failed || d->ncommitting >= TRK_PGDEST_MAX_COMMITTING;
 }
 
 size_t

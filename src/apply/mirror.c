@@ -351,6 +351,18 @@ trk_mirror_update_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const 
 }
 
 void
+trk_mirror_expect_rows(trk_buf_t *sql, size_t nrows)
+{
+	static const char head[] = "WITH trk_updated AS (";
+
+	trk_buf_appendf(sql, " RETURNING 1) SELECT 1 / (count(*) = %zu)::int FROM trk_updated", nrows);
+	/* shift the update right to make room for the head */
+	trk_buf_appendn(sql, head, sizeof(head) - 1);
+	memmove(sql->data + sizeof(head) - 1, sql->data, sql->len - (sizeof(head) - 1));
+	memcpy(sql->data, head, sizeof(head) - 1);
+}
+
+void
 trk_mirror_delete_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const *key,
 					   size_t nkey, size_t nrows)
 {

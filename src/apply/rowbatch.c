@@ -117,9 +117,12 @@ void
 trk_rowbatch_flush(trk_rowbatch_t *rb, trk_pgdest_t *pg)
 {
 	size_t		row = 0;
+	trk_dest_tag_t tag = rb->tag;
 
 	if (rb->nrows == 0)
 		return;
+	if (rb->action == TRK_ACT_UPDATE)
+		tag.check = TRK_CHECK_ROWS;
 	if (rb->nvalues > rb->capptrs)
 	{
 		rb->capptrs = rb->nvalues;
@@ -143,12 +146,15 @@ trk_rowbatch_flush(trk_rowbatch_t *rb, trk_pgdest_t *pg)
 			trk_mirror_insert_rows(&rb->sql, rb->out, rb->key, rb->nkey, rb->names,
 								   rb->nnames, k);
 		else if (rb->action == TRK_ACT_UPDATE)
+		{
 			trk_mirror_update_rows(&rb->sql, rb->out, rb->names, rb->nset,
 								   rb->names + rb->nset, rb->nnames - rb->nset, k);
+			trk_mirror_expect_rows(&rb->sql, k);
+		}
 		else
 			trk_mirror_delete_rows(&rb->sql, rb->out, rb->names, rb->nnames, k);
 		trk_pgdest_exec(pg, trk_buf_cstr(&rb->sql), (int) (k * rb->nnames), rb->ptrs + first,
-						rb->ptypes + first, &rb->tag, rb->bytes * k / rb->nrows, true);
+						rb->ptypes + first, &tag, rb->bytes * k / rb->nrows, true);
 		row += k;
 	}
 	trk_rowbatch_clear(rb);

@@ -1,10 +1,13 @@
 /* progress.c — the exactly-once rules on one pipeline's positions. */
 #include "checkpoint/progress.h"
 
+#include <string.h>
+
 void
 trk_progress_start(trk_progress_t *p, trk_lsn_t stored)
 {
-	p->stored = p->writing = p->seen = stored;
+	p->stored = p->written = p->seen = stored;
+	p->ncommitting = 0;
 }
 
 bool
@@ -28,17 +31,29 @@ trk_progress_keepalive(trk_progress_t *p, trk_lsn_t walend)
 }
 
 bool
-trk_progress_writing(trk_progress_t *p)
+trk_progress_writing(trk_progress_t *p, uint64_t seq, trk_lsn_t *from)
 {
-	if (p->seen <= p->stored)
+	if (p->seen <= p->written || p->ncommitting == TRK_PROGRESS_MAX_COMMITTING)
 		return false;
-	p->writing = p->seen;
+	*from = p->written;
+	p->committing[p->ncommitting].seq = seq;
+	p->committing[p->ncommitting].lsn = p->seen;
+	p->ncommitting++;
+	p->written = p->seen;
 	return true;
 }
 
 void
-trk_progress_committed(trk_progress_t *p)
+trk_progress_committed(trk_progress_t *p, uint64_t seq)
 {
-	if (p->writing > p->stored)
-		p->stored = p->writing;
+	size_t		n = 0;
+
+	while (n < p->ncommitting && p->committing[n].seq <= seq)
+	{
+		if (p->committing[n].lsn > p->stored)
+			p->stored = p->committing[n].lsn;
+		n++;
+	}
+	memmove(p->committing, p->committing + n, (p->ncommitting - n) * sizeof(p->committing[0]));
+	p->ncommitting -= n;
 }

@@ -302,6 +302,7 @@ free_inputs(trk_daemon_t *d)
 		trk_buf_free(&in->setup_error);
 		trk_buf_free(&in->refused);
 		trk_buf_free(&in->err);
+		trk_buf_free(&in->sql);
 		trk_mirror_stmt_free(&in->stmt);
 		trk_arena_free(&in->arena);
 		free(in->values);

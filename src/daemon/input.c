@@ -13,10 +13,11 @@
  *
  * Transactions: a pipeline skips a source transaction whose end LSN is at or
  * below what it has (its checkpoint after a restart).  A destination batch
- * only ever ends between source transactions.  One batch per output is
- * committing at a time; the stream pauses meanwhile, and whenever an output
- * has too much unanswered, so memory stays bounded whatever the size of a
- * source transaction.
+ * only ever ends between source transactions.  While a batch commits, the
+ * next one is already being sent (up to TRK_PGDEST_MAX_COMMITTING per
+ * output), each moving the checkpoints on from where the one before left
+ * them; the stream pauses whenever an output has too much unanswered, so
+ * memory stays bounded whatever the size of a source transaction.
  *
  * Failures: a lost connection or any unexpected error closes every session
  * of the input and starts again from the stored checkpoints after a backoff.
@@ -40,14 +41,18 @@ static void on_data(void *arg, trk_lsn_t start, const char *data, size_t len);
 static void on_keepalive(void *arg, trk_lsn_t walend);
 static void on_drained(void *arg);
 static void on_stream_error(void *arg, const char *message);
-static void on_committed(void *arg, trk_pgdest_t *pg);
+static void on_committed(void *arg, trk_pgdest_t *pg, uint64_t seq);
 static void on_ready(void *arg, trk_pgdest_t *pg);
 static void on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err);
 static void finish_shutdown(trk_input_t *in);
 static void on_commit_timer(uv_timer_t *t);
+static void commit_quiet(trk_input_t *in);
 
 static const trk_stream_cbs_t stream_cbs = {on_data, on_keepalive, on_drained, on_stream_error};
 static const trk_pgdest_cbs_t dest_cbs = {on_committed, on_ready, on_dest_error};
+
+_Static_assert(TRK_PGDEST_MAX_COMMITTING <= TRK_PROGRESS_MAX_COMMITTING,
+			   "a pipeline remembers the checkpoint of every batch that can be committing");
 
 static run_dest_t *
 dest_of(trk_input_t *in, trk_pgdest_t *pg)
@@ -241,7 +246,7 @@ any_open_or_committing(const trk_input_t *in)
 {
 	for (size_t i = 0; i < in->ndests; i++)
 		if (in->dests[i].pg &&
-			(trk_pgdest_is_open(in->dests[i].pg) || trk_pgdest_is_committing(in->dests[i].pg)))
+			(trk_pgdest_is_open(in->dests[i].pg) || trk_pgdest_committing(in->dests[i].pg) > 0))
 			return true;
 	return false;
 }
@@ -259,20 +264,22 @@ maybe_resume(trk_input_t *in)
  * commit_dest ends d's batch: each of its pipelines' checkpoints moves to
  * what it has seen, in the same transaction, then COMMIT.  With
  * checkpoints_only, an output without a batch opens one just to move its
- * checkpoints (idle pipelines, shutdown).
+ * checkpoints (idle pipelines, shutdown).  When too many batches of d are
+ * committing already, the batch stays open: on_committed comes back.
  */
 static void
 commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 {
 	bool		any = false;
+	uint64_t	seq;
 
-	if (d->pg == NULL || trk_pgdest_is_committing(d->pg))
+	if (d->pg == NULL || !trk_pgdest_can_commit(d->pg))
 		return;
 	for (size_t i = 0; i < in->npipes; i++)
 	{
 		run_pipeline_t *p = &in->pipes[i];
 
-		if (p->dest == d && p->pos.seen > p->pos.stored)
+		if (p->dest == d && p->pos.seen > p->pos.written)
 			any = true;
 	}
 	if (!trk_pgdest_is_open(d->pg))
@@ -284,22 +291,24 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 	flush_rows(d);
 	if (d->pg == NULL)
 		return;					/* the output failed: the input is restarting */
+	seq = trk_pgdest_batch_seq(d->pg);
 	for (size_t i = 0; i < in->npipes; i++)
 	{
 		run_pipeline_t *p = &in->pipes[i];
-		char		lsn[TRK_LSN_BUFSIZE];
-		const char *values[2];
-		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0};
+		char		from[TRK_LSN_BUFSIZE];
+		char		to[TRK_LSN_BUFSIZE];
+		const char *values[3];
+		trk_lsn_t	was;
+		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0, TRK_CHECK_CHECKPOINT};
 
-		if (p->dest != d || !trk_progress_writing(&p->pos))
+		if (p->dest != d || !trk_progress_writing(&p->pos, seq, &was))
 			continue;
 		values[0] = p->def->name;
-		values[1] = trk_lsn_format(p->pos.writing, lsn);
-		trk_pgdest_exec(d->pg, TRK_CHECKPOINT_UPDATE_SQL, 2, values, NULL, &tag, 0, true);
+		values[1] = trk_lsn_format(was, from);
+		values[2] = trk_lsn_format(p->pos.written, to);
+		trk_pgdest_exec(d->pg, TRK_CHECKPOINT_UPDATE_SQL, 3, values, NULL, &tag, 0, true);
 	}
 	trk_pgdest_commit(d->pg);
-	if (in->stream)
-		trk_stream_pause(in->stream);
 }
 
 /*
@@ -436,7 +445,7 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	run_dest_t *d = p->dest;
 	trk_pgdest_t *pg = d->pg;
 	trk_mirror_stmt_t *st = &in->stmt;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE};
 	const char *sql;
 	uint64_t	keyhash = 0;
 
@@ -498,6 +507,15 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	flush_rows(d);
 	if (d->pg == NULL)
 		return false;
+	if (c->action == TRK_ACT_UPDATE)
+	{
+		/* an update that finds no row: the output has diverged */
+		trk_buf_reset(&in->sql);
+		trk_buf_append(&in->sql, sql);
+		trk_mirror_expect_rows(&in->sql, 1);
+		sql = trk_buf_cstr(&in->sql);
+		tag.check = TRK_CHECK_ROWS;
+	}
 	trk_pgdest_exec(pg, sql, (int) st->nparams, in->values, in->types, &tag, bytes, true);
 	return true;
 }
@@ -506,7 +524,7 @@ static bool
 apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c)
 {
 	trk_buf_t	sql = {0};
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE};
 
 	if (p->nleaves > 0)
 	{
@@ -800,7 +818,7 @@ on_stream_error(void *arg, const char *message)
 /* ------------------------------------------------------------------ */
 
 static void
-on_committed(void *arg, trk_pgdest_t *pg)
+on_committed(void *arg, trk_pgdest_t *pg, uint64_t seq)
 {
 	trk_input_t *in = arg;
 	run_dest_t *d = dest_of(in, pg);
@@ -812,16 +830,24 @@ on_committed(void *arg, trk_pgdest_t *pg)
 		run_pipeline_t *p = &in->pipes[i];
 
 		if (p->dest == d)
-			trk_progress_committed(&p->pos);
+			trk_progress_committed(&p->pos, seq);
 	}
 	in->backoff_ms = TRK_BACKOFF_MIN_MS;
 	send_feedback(in);
 	if (in->draining)
 	{
-		if (!any_open_or_committing(in))
+		/* a batch that had to wait for room to commit goes now */
+		if (!in->in_txn && in->state == IN_STREAMING)
+			commit_dest(in, d, true);
+		if (in->state == IN_STREAMING && !any_open_or_committing(in))
 			finish_shutdown(in);
 		return;
 	}
+	/* batches that came due while there was no room to commit them */
+	if (in->drained)
+		commit_quiet(in);
+	else
+		maybe_commit(in, false);
 	maybe_resume(in);
 }
 
@@ -846,6 +872,15 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 	run_dest_t *d = dest_of(in, pg);
 	const char *name = d ? d->conn->name : "?";
 
+	if (err->check_failed && err->tag.check == TRK_CHECK_CHECKPOINT &&
+		err->tag.pipeline >= 0 && (size_t) err->tag.pipeline < in->npipes)
+	{
+		trk_input_fail(in, true, "output \"%s\": the checkpoint of pipeline %s is not where this "
+					   "session left it (a batch before this one failed, or another trucker "
+					   "writes this pipeline's output); starting again from the stored checkpoints",
+					   name, in->pipes[err->tag.pipeline].def->name);
+		return;
+	}
 	if (!err->connection && is_data_error(err->sqlstate) &&
 		err->tag.pipeline >= 0 && (size_t) err->tag.pipeline < in->npipes)
 	{
@@ -853,12 +888,17 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 		char		lsn[TRK_LSN_BUFSIZE];
 		char		xid[16];
 
+		const char *why = err->message;
+
+		if (err->check_failed && err->tag.check == TRK_CHECK_ROWS)
+			why = "an update found no row for its key in the output: the output has diverged "
+				"from the input (backfill the pipeline)";
 		snprintf(xid, sizeof(xid), "%u", err->tag.xid);
 		trk_log_error("statement failed", "pipeline", p->def->name,
 					  "lsn", trk_lsn_format(err->tag.lsn, lsn), "xid", xid,
-					  "output", name, "sqlstate", err->sqlstate, "error", err->message,
+					  "output", name, "sqlstate", err->sqlstate, "error", why,
 					  "detail", err->detail, "sql", err->sql, NULL);
-		stop_pipeline(in, p, err->tag.lsn, err->message);
+		stop_pipeline(in, p, err->tag.lsn, why);
 		return;
 	}
 	if (err->connection)
@@ -907,7 +947,7 @@ watch_stall(trk_input_t *in, uint64_t now)
 			continue;
 		trk_buf_appendf(&what, "%s%s: %zu unanswered%s%s", what.len ? "; " : "",
 						in->dests[i].conn->name, trk_pgdest_inflight(pg),
-						trk_pgdest_is_committing(pg) ? ", committing" : "",
+						trk_pgdest_committing(pg) > 0 ? ", committing" : "",
 						trk_pgdest_is_open(pg) ? ", batch open" : "");
 	}
 	snprintf(secs, sizeof(secs), "%llu", (unsigned long long) ((now - in->stalled_since_ms) / 1000));

@@ -126,6 +126,7 @@ typedef struct trk_input
 	trk_arena_t arena;			/* one decoded message at a time */
 	trk_mirror_stmt_t stmt;
 	trk_buf_t	err;
+	trk_buf_t	sql;			/* scratch: a statement being wrapped */
 	const char **values;		/* owned scratch for statement parameters */
 	uint32_t   *types;
 	size_t		capvalues;

@@ -109,29 +109,86 @@ test_batch_positions(void **state)
 {
 	txn_t		t[2];
 	trk_progress_t p = {0};
+	trk_lsn_t	from = 0;
 
 	(void) state;
 	load(t);
 	trk_progress_start(&p, 0x100);
-	assert_false(trk_progress_writing(&p));	/* nothing new to write */
+	assert_false(trk_progress_writing(&p, 1, &from));	/* nothing new to write */
 
 	trk_progress_applied(&p, t[0].end);
 	/* applied but not yet written: still applies once only */
 	assert_true(trk_progress_skips(&p, t[0].end));
 	assert_true(p.stored == 0x100);
-	assert_true(trk_progress_writing(&p));
-	assert_true(p.writing == t[0].end);
+	assert_true(trk_progress_writing(&p, 1, &from));
+	assert_true(from == 0x100);
+	assert_true(p.written == t[0].end);
 	trk_progress_applied(&p, t[1].end);	/* the next batch begins */
-	trk_progress_committed(&p);
+	trk_progress_committed(&p, 1);
 	assert_true(p.stored == t[0].end);		/* not the second: not committed */
-	assert_true(trk_progress_writing(&p));
-	trk_progress_committed(&p);
+	assert_true(trk_progress_writing(&p, 2, &from));
+	assert_true(from == t[0].end);
+	trk_progress_committed(&p, 2);
 	assert_true(p.stored == t[1].end);
+	assert_int_equal(p.ncommitting, 0);
 
 	/* a restart forgets what was not committed */
 	trk_progress_applied(&p, t[1].end + 0x100);
 	trk_progress_start(&p, p.stored);
 	assert_true(p.seen == t[1].end);
+}
+
+/*
+ * Batches commit in the order they were sent, several at a time: each one's
+ * checkpoint is stored only when its own commit is back, and each moves the
+ * checkpoint from where the one before it left it.
+ */
+static void
+test_pipelined_batches(void **state)
+{
+	txn_t		t[2];
+	trk_progress_t p = {0};
+	trk_lsn_t	from = 0;
+
+	(void) state;
+	load(t);
+	trk_progress_start(&p, 0x100);
+	trk_progress_applied(&p, t[0].end);
+	assert_true(trk_progress_writing(&p, 7, &from));
+	assert_true(from == 0x100);
+	/* batch 8 holds nothing of this pipeline: no checkpoint to write */
+	assert_false(trk_progress_writing(&p, 8, &from));
+	trk_progress_applied(&p, t[1].end);
+	assert_true(trk_progress_writing(&p, 9, &from));
+	assert_true(from == t[0].end);			/* where batch 7 leaves it */
+	assert_true(p.stored == 0x100);
+	assert_int_equal(p.ncommitting, 2);
+
+	trk_progress_committed(&p, 7);
+	assert_true(p.stored == t[0].end);
+	trk_progress_committed(&p, 8);
+	assert_true(p.stored == t[0].end);		/* batch 9 is still committing */
+	trk_progress_committed(&p, 9);
+	assert_true(p.stored == t[1].end);
+	assert_int_equal(p.ncommitting, 0);
+
+	/* a restart with batches committing: they may or may not have landed */
+	trk_progress_applied(&p, t[1].end + 0x100);
+	assert_true(trk_progress_writing(&p, 10, &from));
+	trk_progress_start(&p, t[1].end);
+	assert_int_equal(p.ncommitting, 0);
+	assert_true(p.written == t[1].end);
+
+	/* the memory of committing batches is bounded */
+	for (int i = 0; i < TRK_PROGRESS_MAX_COMMITTING; i++)
+	{
+		trk_progress_applied(&p, t[1].end + 0x10 * (trk_lsn_t) (i + 1));
+		assert_true(trk_progress_writing(&p, 20 + (uint64_t) i, &from));
+	}
+	trk_progress_applied(&p, t[1].end + 0x1000);
+	assert_false(trk_progress_writing(&p, 40, &from));
+	trk_progress_committed(&p, 20);
+	assert_true(trk_progress_writing(&p, 40, &from));
 }
 
 static void
@@ -162,6 +219,7 @@ main(void)
 		cmocka_unit_test(test_fixture_is_adjacent),
 		cmocka_unit_test(test_restart_skips_exactly_what_is_stored),
 		cmocka_unit_test(test_batch_positions),
+		cmocka_unit_test(test_pipelined_batches),
 		cmocka_unit_test(test_keepalive_and_stop),
 	};
 
