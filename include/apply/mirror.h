@@ -56,6 +56,13 @@ int			trk_mirror_build(const trk_table_name_t *out, char *const *key,
 void		trk_mirror_stmt_free(trk_mirror_stmt_t *st);
 
 /*
+ * trk_mirror_param_type: the type a column's value is sent as — the OID
+ * wal2json sent when it is one of PostgreSQL's own, else by the type's name
+ * (0 = let the server infer).
+ */
+trk_oid_t	trk_mirror_param_type(const trk_column_t *col);
+
+/*
  * trk_mirror_insert_rows writes the upsert of nrows rows of the same columns
  * into sql (reset first): parameters row by row, $1 … $(nrows * ncols).
  * Only for rows whose keys are distinct, as consecutive inserts into a table

@@ -65,6 +65,7 @@ struct trk_pgdest
 	bool		closing;
 	bool		want_write;
 	bool		busy;
+	int			poll_events;	/* what the poll handle watches now */
 
 	/* statements awaiting results: a ring */
 	entry_t    *ring;
@@ -348,9 +349,12 @@ on_poll(uv_poll_t *h, int status, int events)
 static void
 dest_update_poll(trk_pgdest_t *d)
 {
-	if (d->closing || d->failed)
-		return;
-	uv_poll_start(d->poll, UV_READABLE | (d->want_write ? UV_WRITABLE : 0), on_poll);
+	int			events = UV_READABLE | (d->want_write ? UV_WRITABLE : 0);
+
+	if (d->closing || d->failed || events == d->poll_events)
+		return;					/* restarting a poll costs a system call */
+	d->poll_events = events;
+	uv_poll_start(d->poll, events, on_poll);
 }
 
 /* ------------------------------------------------------------------ */

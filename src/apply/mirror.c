@@ -10,13 +10,17 @@
 void
 trk_quote_ident(trk_buf_t *b, const char *ident)
 {
+	const char *q;
+
 	trk_buf_appendc(b, '"');
-	for (const char *p = ident; *p; p++)
+	/* each embedded double quote is doubled; the rest is copied as is */
+	while ((q = strchr(ident, '"')) != NULL)
 	{
-		if (*p == '"')
-			trk_buf_appendc(b, '"');
-		trk_buf_appendc(b, *p);
+		trk_buf_appendn(b, ident, (size_t) (q - ident) + 1);
+		trk_buf_appendc(b, '"');
+		ident = q + 1;
 	}
+	trk_buf_appendn(b, ident, strlen(ident));
 	trk_buf_appendc(b, '"');
 }
 
@@ -47,6 +51,13 @@ append_dollar(trk_buf_t *b, size_t n)
 /* FirstNormalObjectId: OIDs below it are PostgreSQL's own, the same everywhere */
 #define FIRST_NORMAL_OID 16384
 
+trk_oid_t
+trk_mirror_param_type(const trk_column_t *col)
+{
+	return col->typeoid != 0 && col->typeoid < FIRST_NORMAL_OID ? col->typeoid
+		: trk_pgtype_oid(col->value.type);
+}
+
 /* add_param appends $n for value v and returns n. */
 static size_t
 add_param(trk_mirror_stmt_t *st, const char *root, const trk_column_t *col)
@@ -67,9 +78,7 @@ add_param(trk_mirror_stmt_t *st, const char *root, const trk_column_t *col)
 	memcpy(p->label + rlen + 1, col->name, nlen);
 	p->label[rlen + 1 + nlen] = '\0';
 	p->value = col->value;
-	/* the OID wal2json sent, if built in; else by the type's name */
-	p->type = col->typeoid != 0 && col->typeoid < FIRST_NORMAL_OID ? col->typeoid
-		: trk_pgtype_oid(col->value.type);
+	p->type = trk_mirror_param_type(col);
 	append_dollar(&st->sql, st->nparams);
 	return st->nparams;
 }

@@ -440,6 +440,97 @@ grouped(const run_pipeline_t *p, const trk_change_t *c, const trk_mirror_stmt_t 
 }
 
 static bool
+same_column(const trk_rowbatch_t *rb, size_t i, const char *name, const trk_column_t *col)
+{
+	return col != NULL && strcmp(rb->names[i], name) == 0 &&
+		rb->types[i] == trk_mirror_param_type(col);
+}
+
+/*
+ * join_run adds the change to d's pending run when it has the run's shape —
+ * same pipeline, operation, columns and types — and may join it (as
+ * grouped() decides), without building its statement: most changes of a
+ * busy table come this way.  False: the change takes the general path.
+ */
+static bool
+join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
+{
+	trk_rowbatch_t *rb = &p->dest->rows;
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE};
+	uint64_t	h = 14695981039346656037u;
+	size_t		n = 0;
+
+	if (rb->nrows == 0 || rb->pipeline != idx || rb->action != c->action ||
+		p->def->key != NULL || c->npk == 0 || trk_rowbatch_full(rb))
+		return false;
+	ensure_scratch(in, rb->nnames + 1);
+	switch (c->action)
+	{
+		case TRK_ACT_INSERT:
+			if (c->ncolumns != rb->nnames)
+				return false;
+			for (size_t i = 0; i < c->ncolumns; i++)
+			{
+				const trk_column_t *col = &c->columns[i];
+
+				if (!same_column(rb, i, col->name, col))
+					return false;
+				in->values[n++] = col->value.kind == TRK_V_NULL ? NULL : col->value.text;
+			}
+			for (size_t i = 0; i < c->npk; i++)
+				h = hash_text(h, trk_change_column(c->columns, c->ncolumns, c->pk[i]));
+			break;
+		case TRK_ACT_UPDATE:
+			if (c->ncolumns != rb->nset || c->ncolumns + c->npk != rb->nnames)
+				return false;
+			for (size_t i = 0; i < c->ncolumns; i++)
+			{
+				const trk_column_t *col = &c->columns[i];
+
+				if (!same_column(rb, i, col->name, col))
+					return false;
+				in->values[n++] = col->value.kind == TRK_V_NULL ? NULL : col->value.text;
+			}
+			for (size_t i = 0; i < c->npk; i++)
+			{
+				const trk_column_t *o = trk_vars_old_column(c, c->pk[i]);
+				const trk_column_t *nw = trk_change_column(c->columns, c->ncolumns, c->pk[i]);
+
+				if (!same_column(rb, n, c->pk[i], o) || o->value.kind == TRK_V_NULL)
+					return false;
+				if (nw != NULL && (nw->value.kind == TRK_V_NULL || nw->value.len != o->value.len ||
+								   memcmp(nw->value.text, o->value.text, o->value.len) != 0))
+					return false;	/* a key change: one by one */
+				in->values[n++] = o->value.text;
+				h = hash_text(h, o);
+			}
+			break;
+		case TRK_ACT_DELETE:
+			if (c->npk != rb->nnames)
+				return false;
+			for (size_t i = 0; i < c->npk; i++)
+			{
+				const trk_column_t *o = trk_vars_old_column(c, c->pk[i]);
+
+				if (!same_column(rb, n, c->pk[i], o) || o->value.kind == TRK_V_NULL)
+					return false;
+				in->values[n++] = o->value.text;
+				h = hash_text(h, o);
+			}
+			break;
+		default:
+			return false;
+	}
+	if (trk_rowbatch_has_key(rb, h))
+		return false;
+	trk_pgdest_note_change(p->dest->pg, bytes);
+	trk_rowbatch_add(rb, in->values, h, &tag, bytes);
+	if (trk_rowbatch_full(rb))
+		flush_rows(p->dest);
+	return true;
+}
+
+static bool
 apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
 	run_dest_t *d = p->dest;
@@ -449,6 +540,8 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	const char *sql;
 	uint64_t	keyhash = 0;
 
+	if (join_run(in, p, idx, c, bytes))
+		return true;
 	trk_buf_reset(&in->err);
 	if (trk_mirror_build(&p->def->output_table, p->def->key, p->def->nkey, c, NULL, 0,
 						 st, &in->err) != 0)
@@ -797,12 +890,15 @@ on_drained(void *arg)
 
 	in->drained = true;
 	commit_quiet(in);
+	/*
+	 * A pending multi-row run stays: the stream runs dry between the
+	 * server's sends all the time, and cutting runs there would send many
+	 * short statements.  It goes with its batch's commit, which a quiet
+	 * stream brings within TRK_QUIET_COMMIT_MS.
+	 */
 	for (size_t i = 0; i < in->ndests; i++)
 		if (in->dests[i].pg)
-		{
-			flush_rows(&in->dests[i]);
 			trk_pgdest_flush(in->dests[i].pg);
-		}
 }
 
 static void

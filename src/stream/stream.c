@@ -24,6 +24,7 @@ struct trk_stream
 	bool		paused;
 	bool		closing;
 	bool		want_write;		/* a status update is waiting for the socket */
+	int			poll_events;	/* what the poll handle watches now */
 	int			open_handles;
 };
 
@@ -100,6 +101,9 @@ stream_update_poll(trk_stream_t *s)
 		events |= UV_READABLE;
 	if (s->want_write)
 		events |= UV_WRITABLE;
+	if (events == s->poll_events)
+		return;					/* restarting a poll costs a system call */
+	s->poll_events = events;
 	if (events)
 		uv_poll_start(s->poll, events, on_poll);
 	else

@@ -176,6 +176,13 @@ test_mirror_multi_row(void **state)
 						"UPDATE \"public\".\"Out\" AS trk_target SET \"id\" = trk_rows.c1, "
 						"\"na\"\"me\" = trk_rows.c2 FROM (VALUES ($1, $2, $3), ($4, $5, $6)) "
 						"AS trk_rows (c1, c2, k1) WHERE trk_target.\"id\" = trk_rows.k1");
+	/* the mirror's update fails inside the batch unless every key is found */
+	trk_mirror_expect_rows(&sql, 2);
+	assert_string_equal(trk_buf_cstr(&sql),
+						"WITH trk_updated AS (UPDATE \"public\".\"Out\" AS trk_target SET "
+						"\"id\" = trk_rows.c1, \"na\"\"me\" = trk_rows.c2 FROM (VALUES ($1, $2, $3), "
+						"($4, $5, $6)) AS trk_rows (c1, c2, k1) WHERE trk_target.\"id\" = trk_rows.k1 "
+						"RETURNING 1) SELECT 1 / (count(*) = 2)::int FROM trk_updated");
 	trk_mirror_delete_rows(&sql, &out, key, 1, 3);
 	assert_string_equal(trk_buf_cstr(&sql),
 						"DELETE FROM \"public\".\"Out\" WHERE \"id\" IN ($1, $2, $3)");
