@@ -169,6 +169,17 @@ cpu_sample() {
 		}'
 	now
 }
+# proc_ticks PID… — CPU clock ticks (user + system) each process has used so far
+proc_ticks() {
+	local p
+	for p in "$@"; do
+		if [ -n "$p" ] && [ -r "/proc/$p/stat" ]; then
+			sed 's/^.*) //' "/proc/$p/stat" | awk '{ printf "%d ", $12 + $13 }'
+		else
+			printf 'NA '
+		fi
+	done
+}
 # others_cpu SAMPLE0 SAMPLE1 — "O%/S%": other processes' share of the machine
 # (all cores) between the two samples, and the hypervisor's steal
 others_cpu() {
@@ -341,7 +352,7 @@ log_trouble() { # LOG — warn/error lines, counted by message, for the printout
 
 # ================================================================ 1. backlog
 # res[CONSUMER,PHASE,ROUND] = seconds; oth[…] = others/steal during it
-declare -A res oth load_s
+declare -A res oth load_s cpu
 bench_ddl="create table bench (id bigint primary key, k int not null, v text not null, n numeric(16,2) not null, ts timestamptz not null)"
 bench_cols="id, k, v, n, ts"
 consumer_name() {
@@ -371,6 +382,9 @@ drain_native() {
 	if [ -n "$t1" ]; then
 		res[native,$1,$2]=$(secs "$t0" "$t1")
 		oth[native,$1,$2]=$(others_cpu "$c0" "$(cpu_sample)")
+		# both processes start with the drain: their CPU so far is the drain's
+		cpu[native,$1,$2]=$(proc_ticks "$(sq bench -c "select active_pid from pg_replication_slots where slot_name = 'bench_native'")" \
+			"$(dq b_native -c "select pid from pg_stat_subscription where subname = 's_bench' and relid is null")")
 	else
 		fail_consumer "native replication, phase $1, round $2"
 	fi
@@ -416,6 +430,8 @@ drain_trucker() {
 	fi
 	hwm=$(hwm_kb "$trk_pid")
 	if [ "$st" = 0 ]; then
+		cpu[trucker,$1,$2]=$(proc_ticks "$(sq bench -c "select active_pid from pg_replication_slots where slot_name = 'trucker_bench'")" \
+			"$trk_pid" "$(dq b_trucker -c "select pid from pg_stat_activity where datname = 'b_trucker' and application_name = 'trucker' order by backend_start limit 1")")
 		res[trucker,$1,$2]=$(secs "$t0" "$t1")
 		oth[trucker,$1,$2]=$(others_cpu "$c0" "$(cpu_sample)")
 		res[trucker_hwm,$1,$2]=$hwm
@@ -564,6 +580,31 @@ run_backlog() {
 				printf "    %-44s %9.2fx %11.2fx   (>1 = trucker faster)\n", n, a / b, am / bm }'
 		done
 		best= med= tr= trm=
+	done
+	# CPU per change of each process on the path, median over the rounds
+	echo "  CPU per change, µs, by process (median over the rounds; 2 cores in all):"
+	cpu_line() { # CONSUMER PHASE LABEL… — one line per consumer and phase
+		local c=$1 ph=$2 r
+		shift 2
+		for ((r = 1; r <= rounds; r++)); do echo "${cpu[$c,$ph,$r]:-}"; done | awk -v n="$rows" -v hz="$(getconf CLK_TCK)" \
+			-v labels="$*" -v head="$(consumer_name "$c"), phase $ph" '
+			NF { k++; for (i = 1; i <= NF; i++) v[i, k] = $i; nf = NF }
+			END {
+				if (!k) exit
+				split(labels, L, " "); line = sprintf("    %-46s", head); tot = 0
+				for (i = 1; i <= nf; i++) {
+					m = 0; for (j = 1; j <= k; j++) a[j] = v[i, j]
+					for (x = 1; x <= k; x++) for (y = x + 1; y <= k; y++) if (a[y] < a[x]) { t = a[x]; a[x] = a[y]; a[y] = t }
+					m = (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+					us = m * 1e6 / hz / n; tot += us
+					line = line sprintf(" %s %.1f", L[i], us)
+				}
+				printf "%s  = %.1f\n", line, tot
+			}'
+	}
+	for phase in 1 2; do
+		[ "$skip_native" = 1 ] || cpu_line native "$phase" walsender apply-worker
+		[ "$skip_trucker" = 1 ] || cpu_line trucker "$phase" walsender trucker output-backend
 	done
 	if [ "$skip_trucker" = 0 ]; then
 		local hwm

@@ -78,8 +78,8 @@ on_src -c "INSERT INTO o VALUES (16, 'o16')"
 wait_same o
 trucker_stop
 
-# after a restart, d and m stay stopped (the skip/resume commands come later),
-# and o goes on
+# after a restart, d and m try their failing transactions again and stop
+# again (nothing changed; skip/resume come later), and o goes on
 trucker_start
 on_src -c "INSERT INTO o VALUES (17, 'o17')" -c "INSERT INTO d VALUES (13, 'later')"
 wait_same o
