@@ -22,7 +22,10 @@
 #     (--endpos = the WAL end after the load, so it exits on its own), and
 #     `trucker run` with a default-mirror pipeline.  Done = the destination's max(id) shows the last
 #     transaction applied (transactions are applied in commit order), then a
-#     count + digest of every row is compared with the source.
+#     count + digest of every row is compared with the source.  At that
+#     moment the CPU time of each process on the path (native: walsender and
+#     apply worker; trucker: walsender, trucker and its output backend, all
+#     started with the drain) is read from /proc and reported per change.
 #  2. Latency: source commit → row in the output, at a steady 5,000
 #     single-row transactions/s for 20 s (pgbench -R on the source).  The
 #     source row carries clock_timestamp() at insert; the destination table has
