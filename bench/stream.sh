@@ -6,6 +6,7 @@
 #                   [--skip-trucker] [--skip-latency] [--skip-memory]
 #                   [--trucker PATH] [--ports SRC,DST] [--timeout SECS]
 #                   [--rounds N] [--quiet PCT[,SECS]] [--log-level LEVEL] [--keep]
+#                   [--source-via tcp|unix]
 #
 # Starts two throwaway PostgreSQL 15 clusters (tests/harness/pg.sh) in a temp
 # folder removed at exit, a source and a destination, and measures:
@@ -40,6 +41,12 @@
 #     the time native replication takes to drain the same transaction is the
 #     reference for trucker's.
 #
+# Every consumer reads the source over TCP on 127.0.0.1, as it would from
+# another machine (--source-via unix: the source's Unix socket instead, for
+# all of them); trucker writes to the destination through its Unix socket.
+# The transport matters: the walsender sends each change as its own message,
+# and on a Unix socket each one costs the reader a kernel buffer and often a
+# wake-up.
 # --quick makes every size 10x smaller (latency: 5 s) for a smoke run.
 # --rounds N repeats the backlog drain N times on fresh slots, rotating the
 # order of the consumers, and reports the best and the median: the machine is
@@ -58,6 +65,7 @@ pgsh=$root/tests/harness/pg.sh
 trucker=$root/build/trucker
 quick=0 skip_native=0 skip_recv=0 skip_trucker=0 skip_latency=0 skip_memory=0 keep=0
 ports=55432,55433
+source_via=tcp
 log_level=info
 rounds=1
 quiet=10,180
@@ -80,6 +88,7 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=${2:?--rounds needs a number}; shift ;;
 	--quiet) quiet=${2:?--quiet needs PCT or PCT,SECS}; shift ;;
 	--timeout) timeout=${2:?--timeout needs seconds}; shift ;;
+	--source-via) source_via=${2:?--source-via needs tcp or unix}; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "stream.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -118,6 +127,11 @@ fi
 tmp=$(mktemp -d /tmp/trucker-stream.XXXXXX)
 chmod 711 "$tmp" # the clusters run as postgres when we are root
 srcdir=$tmp/src dstdir=$tmp/dst
+case $source_via in
+tcp) srchost=127.0.0.1 ;;
+unix) srchost=$srcdir ;;
+*) echo "stream.sh: --source-via takes tcp or unix, not $source_via" >&2; exit 2 ;;
+esac
 trk_pid=
 cleanup() {
 	# a trucker of ours still running (our child: its pid cannot have been reused)
@@ -277,6 +291,7 @@ if [ "$quiet_pct" -lt 100 ]; then
 	echo "         before each measurement: waits until other processes use < $quiet_pct% of the CPU over 3 s (at most $quiet_max s)"
 fi
 echo "PostgreSQL $pgver, source :$psrc, destination :$pdst, both on this machine"
+echo "  every consumer reads the source over $([ "$source_via" = tcp ] && echo "TCP (127.0.0.1)" || echo "its Unix socket"); trucker writes the destination through its Unix socket"
 echo "  both clusters: $common"
 echo "  destination:   $dstonly"
 echo "  fsync=off on both clusters: acceptable here because native and trucker get the same settings"
@@ -295,7 +310,7 @@ trucker_conf() {
 connections:
   - name: src
     adapter: postgres
-    host: $srcdir
+    host: $srchost
     port: $psrc
     database: $2
     user: postgres
@@ -399,7 +414,7 @@ drain_native() {
 drain_recv() {
 	local t0 t1 c0 rc=0
 	c0=$(cpu_sample); t0=$(now)
-	timeout "$timeout" "$bindir/pg_recvlogical" -h "$srcdir" -p "$psrc" -U postgres -d bench --slot bench_recv \
+	timeout "$timeout" "$bindir/pg_recvlogical" -h "$srchost" -p "$psrc" -U postgres -d bench --slot bench_recv \
 		--start --endpos "$3" --no-loop -f /dev/null \
 		-o format-version=2 -o include-lsn=1 -o include-xids=1 -o include-timestamp=1 \
 		-o include-pk=1 -o include-type-oids=1 -o include-types=0 -o add-tables=public.bench 2>"$tmp/recv.err" || rc=$?
@@ -471,7 +486,7 @@ backlog_round() {
 	# every slot exists before the load, so that it holds the whole backlog
 	if [ "$skip_native" = 0 ]; then
 		sq bench -c "select pg_create_logical_replication_slot('bench_native', 'pgoutput')" >/dev/null
-		dq b_native -c "create subscription s_bench connection 'host=$srcdir port=$psrc dbname=bench user=postgres application_name=s_bench' publication p_bench with (create_slot = false, slot_name = 'bench_native', copy_data = false, enabled = false)"
+		dq b_native -c "create subscription s_bench connection 'host=$srchost port=$psrc dbname=bench user=postgres application_name=s_bench' publication p_bench with (create_slot = false, slot_name = 'bench_native', copy_data = false, enabled = false)"
 	fi
 	[ "$skip_recv" = 1 ] || sq bench -c "select pg_create_logical_replication_slot('bench_recv', 'wal2json')" >/dev/null
 	if [ "$skip_trucker" = 0 ]; then
@@ -656,7 +671,7 @@ run_latency() {
 	local tps srcn c0
 	if [ "$skip_native" = 0 ]; then
 		note "latency: native"
-		dq l_native -c "set client_min_messages = warning" -c "create subscription s_lat connection 'host=$srcdir port=$psrc dbname=lat user=postgres application_name=s_lat' publication p_lat with (copy_data = false)"
+		dq l_native -c "set client_min_messages = warning" -c "create subscription s_lat connection 'host=$srchost port=$psrc dbname=lat user=postgres application_name=s_lat' publication p_lat with (copy_data = false)"
 		if wait_until sq lat "exists (select from pg_stat_replication where application_name = 's_lat' and state = 'streaming')" 60 >/dev/null; then
 			sq postgres -c checkpoint; dq postgres -c checkpoint
 			wait_quiet
@@ -740,7 +755,7 @@ run_memory() {
 	if [ "$skip_native" = 0 ]; then # the reference for the drain time
 		sq mem -c "create publication p_big for table big"
 		sq mem -c "select pg_create_logical_replication_slot('mem_native', 'pgoutput')" >/dev/null
-		dq m_native -c "create subscription s_big connection 'host=$srcdir port=$psrc dbname=mem user=postgres application_name=s_big' publication p_big with (create_slot = false, slot_name = 'mem_native', copy_data = false, enabled = false)"
+		dq m_native -c "create subscription s_big connection 'host=$srchost port=$psrc dbname=mem user=postgres application_name=s_big' publication p_big with (create_slot = false, slot_name = 'mem_native', copy_data = false, enabled = false)"
 	fi
 	trucker_conf "$tdir" mem m_trucker trucker_mem big
 	: >"$tlog"
