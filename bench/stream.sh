@@ -261,7 +261,10 @@ digest_sql() { echo "select count(*) || ' ' || coalesce(sum(hashtextextended(row
 note "starting clusters in $tmp"
 "$pgsh" start "$srcdir" "$psrc" >/dev/null
 "$pgsh" start "$dstdir" "$pdst" >/dev/null
-both_settings="max_wal_size = '8GB'|checkpoint_timeout = '30min'"
+# autovacuum off: vacuuming the million rows one consumer just wrote would run
+# during the next one's drain, and its workers are the clusters' own
+# processes, which the quiet check does not count as others
+both_settings="max_wal_size = '8GB'|checkpoint_timeout = '30min'|autovacuum = off"
 # wal_retrieve_retry_interval: the launcher starts an apply worker at most once
 # per interval (5 s by default), which would add up to 5 s to a native drain
 dst_settings="max_worker_processes = 16|max_logical_replication_workers = 4|max_sync_workers_per_subscription = 2|track_commit_timestamp = on|wal_retrieve_retry_interval = '100ms'"
@@ -276,7 +279,7 @@ for s in "${s2[@]}"; do dq postgres -c "alter system set ${s/ = / to }"; done
 "$pgsh" stop "$dstdir"; "$pgsh" start "$dstdir" "$pdst" >/dev/null
 pgver=$(sq postgres -c "select current_setting('server_version')")
 showset() { $1 postgres -c "select string_agg(name || '=' || current_setting(name), ', ' order by name) from pg_settings where name in ($2)"; }
-common=$(showset sq "'fsync','full_page_writes','synchronous_commit','shared_buffers','max_wal_size','checkpoint_timeout','wal_level','logical_decoding_work_mem'")
+common=$(showset sq "'autovacuum','fsync','full_page_writes','synchronous_commit','shared_buffers','max_wal_size','checkpoint_timeout','wal_level','logical_decoding_work_mem'")
 dstonly=$(showset dq "'max_worker_processes','max_logical_replication_workers','track_commit_timestamp','wal_retrieve_retry_interval'")
 
 # ---------------------------------------------------------------- header

@@ -54,6 +54,8 @@ typedef struct trk_dest_tag
 	trk_lsn_t	lsn;			/* end LSN of the source transaction */
 	uint32_t	xid;
 	trk_dest_check_t check;
+	trk_lsn_t	last;			/* a multi-row statement: the end LSN of its
+								 * last row's transaction (0 = lsn) */
 } trk_dest_tag_t;
 
 typedef struct trk_dest_error

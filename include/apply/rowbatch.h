@@ -45,9 +45,10 @@ typedef struct trk_rowbatch
 	size_t		capvalues;
 	size_t		nrows;
 	uint64_t   *keys;			/* owned; a hash of each row's key */
+	trk_dest_tag_t *tags;		/* owned; each row's, for where an error
+								 * points */
 	size_t		capkeys;
 	size_t		bytes;
-	trk_dest_tag_t tag;			/* of the first row: where an error points */
 	trk_buf_t	sql;			/* scratch */
 	const char **ptrs;			/* scratch */
 	uint32_t   *ptypes;			/* scratch */

@@ -79,14 +79,14 @@ void
 trk_rowbatch_add(trk_rowbatch_t *rb, const char *const *values, uint64_t keyhash,
 				 const trk_dest_tag_t *tag, size_t bytes)
 {
-	if (rb->nrows == 0)
-		rb->tag = *tag;
 	if (rb->nrows >= rb->capkeys)
 	{
 		rb->capkeys = rb->capkeys ? rb->capkeys * 2 : 64;
 		rb->keys = trk_realloc(rb->keys, rb->capkeys * sizeof(uint64_t));
+		rb->tags = trk_realloc(rb->tags, rb->capkeys * sizeof(trk_dest_tag_t));
 	}
 	rb->keys[rb->nrows] = keyhash;
+	rb->tags[rb->nrows] = *tag;
 	if (rb->nvalues + rb->nnames > rb->capvalues)
 	{
 		rb->capvalues = (rb->nvalues + rb->nnames) * 2;
@@ -117,12 +117,9 @@ void
 trk_rowbatch_flush(trk_rowbatch_t *rb, trk_pgdest_t *pg)
 {
 	size_t		row = 0;
-	trk_dest_tag_t tag = rb->tag;
 
 	if (rb->nrows == 0)
 		return;
-	if (rb->action == TRK_ACT_UPDATE)
-		tag.check = TRK_CHECK_ROWS;
 	if (rb->nvalues > rb->capptrs)
 	{
 		rb->capptrs = rb->nvalues;
@@ -139,6 +136,7 @@ trk_rowbatch_flush(trk_rowbatch_t *rb, trk_pgdest_t *pg)
 		size_t		left = rb->nrows - row;
 		size_t		k = 1;
 		size_t		first = row * rb->nnames;
+		trk_dest_tag_t tag;
 
 		while (k * 2 <= left)
 			k *= 2;
@@ -153,6 +151,11 @@ trk_rowbatch_flush(trk_rowbatch_t *rb, trk_pgdest_t *pg)
 		}
 		else
 			trk_mirror_delete_rows(&rb->sql, rb->out, rb->names, rb->nnames, k);
+		/* an error points at the chunk's first row and knows its last */
+		tag = rb->tags[row];
+		tag.last = rb->tags[row + k - 1].lsn;
+		if (rb->action == TRK_ACT_UPDATE)
+			tag.check = TRK_CHECK_ROWS;
 		trk_pgdest_exec(pg, trk_buf_cstr(&rb->sql), (int) (k * rb->nnames), rb->ptrs + first,
 						rb->ptypes + first, &tag, rb->bytes * k / rb->nrows, true);
 		row += k;
@@ -168,6 +171,7 @@ trk_rowbatch_free(trk_rowbatch_t *rb)
 	trk_buf_free(&rb->sql);
 	free(rb->offs);
 	free(rb->keys);
+	free(rb->tags);
 	free(rb->ptrs);
 	free(rb->ptypes);
 	memset(rb, 0, sizeof(*rb));

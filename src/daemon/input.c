@@ -299,7 +299,7 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 		char		to[TRK_LSN_BUFSIZE];
 		const char *values[3];
 		trk_lsn_t	was;
-		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0, TRK_CHECK_CHECKPOINT};
+		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0, TRK_CHECK_CHECKPOINT, 0};
 
 		if (p->dest != d || !trk_progress_writing(&p->pos, seq, &was))
 			continue;
@@ -456,7 +456,7 @@ static bool
 join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
 	trk_rowbatch_t *rb = &p->dest->rows;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0};
 	uint64_t	h = 14695981039346656037u;
 	size_t		n = 0;
 
@@ -530,17 +530,24 @@ join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, siz
 	return true;
 }
 
+/* may_group: the change may join a multi-row run at all */
+static bool
+may_group(const trk_input_t *in, const run_pipeline_t *p)
+{
+	return p->one_by_one == 0 || in->txn_end > p->one_by_one;
+}
+
 static bool
 apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
 	run_dest_t *d = p->dest;
 	trk_pgdest_t *pg = d->pg;
 	trk_mirror_stmt_t *st = &in->stmt;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0};
 	const char *sql;
 	uint64_t	keyhash = 0;
 
-	if (join_run(in, p, idx, c, bytes))
+	if (may_group(in, p) && join_run(in, p, idx, c, bytes))
 		return true;
 	trk_buf_reset(&in->err);
 	if (trk_mirror_build(&p->def->output_table, p->def->key, p->def->nkey, c, NULL, 0,
@@ -561,7 +568,7 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 		trk_pgdest_begin(pg);
 	trk_pgdest_note_change(pg, bytes);
 	sql = trk_buf_cstr(&st->sql);
-	if (grouped(p, c, st, &keyhash))
+	if (may_group(in, p) && grouped(p, c, st, &keyhash))
 	{
 		if (!trk_rowbatch_matches(&d->rows, idx, sql) || trk_rowbatch_has_key(&d->rows, keyhash))
 		{
@@ -617,7 +624,7 @@ static bool
 apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c)
 {
 	trk_buf_t	sql = {0};
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0};
 
 	if (p->nleaves > 0)
 	{
@@ -982,9 +989,29 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 	{
 		run_pipeline_t *p = &in->pipes[err->tag.pipeline];
 		char		lsn[TRK_LSN_BUFSIZE];
+		char		last[TRK_LSN_BUFSIZE];
 		char		xid[16];
-
 		const char *why = err->message;
+
+		if (err->tag.last > err->tag.lsn)
+		{
+			/*
+			 * A multi-row statement holding rows of several source
+			 * transactions failed: which one is at fault is not known.
+			 * Apply them again one change at a time, so the error comes
+			 * back pinned on its own transaction and the ones before it
+			 * apply.
+			 */
+			p->one_by_one = err->tag.last;
+			in->backoff_ms = TRK_BACKOFF_MIN_MS;
+			trk_log_info("a statement holding several source transactions failed; applying them "
+						 "again one change at a time to find the one at fault",
+						 "pipeline", p->def->name, "lsn", trk_lsn_format(err->tag.lsn, lsn),
+						 "last", trk_lsn_format(err->tag.last, last),
+						 "sqlstate", err->sqlstate, "error", err->message, NULL);
+			trk_input_fail(in, true, "pipeline %s: finding the failing transaction", p->def->name);
+			return;
+		}
 
 		if (err->check_failed && err->tag.check == TRK_CHECK_ROWS)
 			why = "an update found no row for its key in the output: the output has diverged "

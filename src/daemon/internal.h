@@ -48,6 +48,9 @@ typedef struct run_pipeline
 	trk_progress_t pos;			/* stored, writing, seen; pos.stop survives
 								 * restarts */
 	bool		skip;			/* the current transaction is not for it */
+	trk_lsn_t	one_by_one;		/* up to this end LSN, no multi-row runs:
+								 * a run of several transactions failed,
+								 * and the failing one must be found */
 	size_t		nleaves;		/* partitions of a partitioned input */
 	trk_lsn_t	trunc_lsn;		/* a TRUNCATE of its partitions in progress */
 	size_t		trunc_count;

@@ -6,18 +6,25 @@
 #  (b) a source column the output lacks stops that pipeline, naming the column;
 #  (c) a checkpoint moved behind trucker's back (as a second daemon would)
 #      fails the batch that would have moved it; trucker starts again from
-#      the stored checkpoints and goes on.
+#      the stored checkpoints and goes on;
+#  (d) a multi-row statement holding rows of three source transactions fails
+#      on the second one's row: trucker applies them again one change at a
+#      time, so the first transaction is applied and the pipeline stops at
+#      the second, not at the first.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
 . "$TRUCKER_SOURCE_DIR/tests/harness/stream.sh"
 stream_setup stop
 
 on_src -c "CREATE TABLE d (id int PRIMARY KEY, v text)" \
 	-c "CREATE TABLE o (id int PRIMARY KEY, v text)" \
-	-c "CREATE TABLE m (id int PRIMARY KEY, v text, extra int)"
+	-c "CREATE TABLE m (id int PRIMARY KEY, v text, extra int)" \
+	-c "CREATE TABLE k (id int PRIMARY KEY, v text)"
 on_dst -c "CREATE TABLE d (id int PRIMARY KEY, v text)" \
 	-c "CREATE TABLE o (id int PRIMARY KEY, v text)" \
-	-c "CREATE TABLE m (id int PRIMARY KEY, v text)"
+	-c "CREATE TABLE m (id int PRIMARY KEY, v text)" \
+	-c "CREATE TABLE k (id int PRIMARY KEY, v text CHECK (v <> 'bad'))"
 add_pipeline d public.d public.d
+add_pipeline k public.k public.k
 add_pipeline o public.o public.o
 add_pipeline m public.m public.m
 trucker_start
@@ -78,11 +85,42 @@ on_src -c "INSERT INTO o VALUES (16, 'o16')"
 wait_same o
 trucker_stop
 
+# (d) written while trucker is stopped, so that they arrive together and
+# their inserts form one multi-row run
+on_src -c "INSERT INTO k VALUES (1, 'good')"
+x_end=$(q_src "SELECT pg_current_wal_lsn()")
+on_src -c "INSERT INTO k VALUES (2, 'bad')"
+on_src -c "INSERT INTO k VALUES (3, 'after')"
+trucker_start
+deadline=$((SECONDS + 60))
+until grep -F 'msg="statement failed"' "$trucker_log" | grep -q "pipeline=k"; do
+	[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "no error for pipeline k"; }
+	sleep 0.2
+done
+expect_contains "$trucker_log" "applying them again one change at a time"
+grep -F 'msg="statement failed"' "$trucker_log" | grep "pipeline=k" >"$work/failed-k"
+expect_contains "$work/failed-k" "sqlstate=23514"
+# the batch that failed held the first transaction too: it comes again with
+# the restart after the stop
+deadline=$((SECONDS + 60))
+until [ "$(q_dst "SELECT count(*) FROM k")" = 1 ]; do
+	[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "k's first transaction was not applied"; }
+	sleep 0.2
+done
+expect_sql q_dst "SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM k" "1=good"
+# k's checkpoint is the first transaction's end: at or before x_end, past
+# where it started
+checks=$((checks + 1))
+lsn_ge "$x_end" "$(q_dst "SELECT lsn FROM trucker.checkpoints WHERE pipeline = 'k'")" ||
+	fail "pipeline k's checkpoint moved past its first transaction"
+trucker_stop
+
 # after a restart, d and m try their failing transactions again and stop
 # again (nothing changed; skip/resume come later), and o goes on
 trucker_start
 on_src -c "INSERT INTO o VALUES (17, 'o17')" -c "INSERT INTO d VALUES (13, 'later')"
 wait_same o
 expect_sql q_dst "SELECT count(*) FROM d WHERE id >= 12" 0
+expect_sql q_dst "SELECT count(*) FROM k" 1
 trucker_stop
 pass
