@@ -30,6 +30,7 @@ typedef struct trk_rowbatch
 {
 	int			pipeline;		/* -1 when empty */
 	trk_action_t action;		/* INSERT, UPDATE or DELETE */
+	bool		expect_rows;	/* UPDATE: each key must find its row */
 	const trk_table_name_t *out;	/* borrowed from the config */
 	char	   *sig;			/* owned; the single-row SQL of the shape */
 	char	  **names;			/* owned; columns (insert), columns set then
@@ -44,7 +45,9 @@ typedef struct trk_rowbatch
 	size_t		nvalues;
 	size_t		capvalues;
 	size_t		nrows;
-	uint64_t   *keys;			/* owned; a hash of each row's key */
+	uint64_t	keyset[2 * TRK_ROWBATCH_MAX_ROWS];	/* the rows' key hashes,
+													 * open addressing, 0 =
+													 * empty */
 	trk_dest_tag_t *tags;		/* owned; each row's, for where an error
 								 * points */
 	size_t		capkeys;

@@ -51,6 +51,17 @@ int			trk_checkpoint_prepare_session(PGconn *pg, trk_buf_t *err);
 /* trk_checkpoint_ensure_table creates the schema and table if missing. */
 int			trk_checkpoint_ensure_table(PGconn *pg, trk_buf_t *err);
 
+/*
+ * trk_checkpoint_claim takes the session-level advisory lock of a pipeline
+ * on its output, held for as long as the session writes the pipeline.  Only
+ * one session at a time may write a pipeline: a second daemon, or a session
+ * of this one that was given up while its last batches were still running
+ * on the server, which could otherwise commit after the new session read
+ * the checkpoints.  Returns 0 when taken, 1 when another session holds it,
+ * -1 on error.
+ */
+int			trk_checkpoint_claim(PGconn *pg, const char *pipeline, trk_buf_t *err);
+
 /* trk_checkpoint_read returns every row (owned array). */
 int			trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows,
 								size_t *nrows, trk_buf_t *err);

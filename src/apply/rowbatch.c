@@ -25,9 +25,12 @@ trk_rowbatch_clear(trk_rowbatch_t *rb)
 	rb->names = rb->key = NULL;
 	rb->types = NULL;
 	rb->nnames = rb->nkey = rb->nset = 0;
+	if (rb->nrows > 0)
+		memset(rb->keyset, 0, sizeof(rb->keyset));
 	rb->nrows = rb->nvalues = rb->bytes = 0;
 	trk_buf_reset(&rb->data);
 	rb->pipeline = -1;
+	rb->expect_rows = false;
 }
 
 bool
@@ -46,13 +49,30 @@ copy_names(const char *const *names, size_t n)
 	return out;
 }
 
+/* keyset_slot: where keyhash is, or the empty slot where it would go */
+static size_t
+keyset_slot(const trk_rowbatch_t *rb, uint64_t keyhash)
+{
+	const size_t mask = sizeof(rb->keyset) / sizeof(rb->keyset[0]) - 1;
+	size_t		i = (size_t) (keyhash ^ (keyhash >> 29)) & mask;
+
+	while (rb->keyset[i] != 0 && rb->keyset[i] != keyhash)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* 0 marks an empty slot: a hash of 0 counts as 1 (a false match only ends a run early) */
+static uint64_t
+nonzero(uint64_t keyhash)
+{
+	return keyhash ? keyhash : 1;
+}
+
 bool
 trk_rowbatch_has_key(const trk_rowbatch_t *rb, uint64_t keyhash)
 {
-	for (size_t i = 0; i < rb->nrows; i++)
-		if (rb->keys[i] == keyhash)
-			return true;
-	return false;
+	keyhash = nonzero(keyhash);
+	return rb->keyset[keyset_slot(rb, keyhash)] == keyhash;
 }
 
 void
@@ -82,10 +102,10 @@ trk_rowbatch_add(trk_rowbatch_t *rb, const char *const *values, uint64_t keyhash
 	if (rb->nrows >= rb->capkeys)
 	{
 		rb->capkeys = rb->capkeys ? rb->capkeys * 2 : 64;
-		rb->keys = trk_realloc(rb->keys, rb->capkeys * sizeof(uint64_t));
 		rb->tags = trk_realloc(rb->tags, rb->capkeys * sizeof(trk_dest_tag_t));
 	}
-	rb->keys[rb->nrows] = keyhash;
+	keyhash = nonzero(keyhash);
+	rb->keyset[keyset_slot(rb, keyhash)] = keyhash;
 	rb->tags[rb->nrows] = *tag;
 	if (rb->nvalues + rb->nnames > rb->capvalues)
 	{
@@ -147,14 +167,15 @@ trk_rowbatch_flush(trk_rowbatch_t *rb, trk_pgdest_t *pg)
 		{
 			trk_mirror_update_rows(&rb->sql, rb->out, rb->names, rb->nset,
 								   rb->names + rb->nset, rb->nnames - rb->nset, k);
-			trk_mirror_expect_rows(&rb->sql, k);
+			if (rb->expect_rows)
+				trk_mirror_expect_rows(&rb->sql, k);
 		}
 		else
 			trk_mirror_delete_rows(&rb->sql, rb->out, rb->names, rb->nnames, k);
 		/* an error points at the chunk's first row and knows its last */
 		tag = rb->tags[row];
 		tag.last = rb->tags[row + k - 1].lsn;
-		if (rb->action == TRK_ACT_UPDATE)
+		if (rb->action == TRK_ACT_UPDATE && rb->expect_rows)
 			tag.check = TRK_CHECK_ROWS;
 		trk_pgdest_exec(pg, trk_buf_cstr(&rb->sql), (int) (k * rb->nnames), rb->ptrs + first,
 						rb->ptypes + first, &tag, rb->bytes * k / rb->nrows, true);
@@ -170,7 +191,6 @@ trk_rowbatch_free(trk_rowbatch_t *rb)
 	trk_buf_free(&rb->data);
 	trk_buf_free(&rb->sql);
 	free(rb->offs);
-	free(rb->keys);
 	free(rb->tags);
 	free(rb->ptrs);
 	free(rb->ptypes);

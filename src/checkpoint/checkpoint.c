@@ -63,6 +63,22 @@ trk_checkpoint_ensure_table(PGconn *pg, trk_buf_t *err)
 }
 
 int
+trk_checkpoint_claim(PGconn *pg, const char *pipeline, trk_buf_t *err)
+{
+	const char *values[1] = {pipeline};
+	PGresult   *r = PQexecParams(pg, "SELECT pg_try_advisory_lock(hashtextextended("
+								 "'trucker.pipeline ' || $1, 0))",
+								 1, NULL, values, NULL, NULL, 0);
+	int			held;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return trk_pq_fail(err, "cannot take the pipeline's lock", pg, r);
+	held = strcmp(PQgetvalue(r, 0, 0), "t") != 0;
+	PQclear(r);
+	return held;
+}
+
+int
 trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_buf_t *err)
 {
 	PGresult   *r = PQexec(pg, "SELECT pipeline, lsn::text, system_identifier, database, slot "

@@ -254,7 +254,8 @@ any_open_or_committing(const trk_input_t *in)
 static void
 maybe_resume(trk_input_t *in)
 {
-	if (in->state != IN_STREAMING || in->stream == NULL || in->draining)
+	/* shutting down, only the transaction in progress may go on */
+	if (in->state != IN_STREAMING || in->stream == NULL || (in->draining && !in->in_txn))
 		return;
 	if (!any_committing_or_busy(in))
 		trk_stream_resume(in->stream);
@@ -307,6 +308,8 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 		values[1] = trk_lsn_format(was, from);
 		values[2] = trk_lsn_format(p->pos.written, to);
 		trk_pgdest_exec(d->pg, TRK_CHECKPOINT_UPDATE_SQL, 3, values, NULL, &tag, 0, true);
+		if (d->pg == NULL)
+			return;				/* the output failed: the input is restarting */
 	}
 	trk_pgdest_commit(d->pg);
 }
@@ -461,8 +464,12 @@ join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, siz
 	size_t		n = 0;
 
 	if (rb->nrows == 0 || rb->pipeline != idx || rb->action != c->action ||
-		p->def->key != NULL || c->npk == 0 || trk_rowbatch_full(rb))
+		p->def->key != NULL || c->npk == 0 || c->npk != rb->nkey || trk_rowbatch_full(rb))
 		return false;
+	/* the key too: partitions of one input may have different keys */
+	for (size_t i = 0; i < c->npk; i++)
+		if (strcmp(c->pk[i], rb->key[i]) != 0)
+			return false;
 	ensure_scratch(in, rb->nnames + 1);
 	switch (c->action)
 	{
@@ -528,6 +535,16 @@ join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, siz
 	if (trk_rowbatch_full(rb))
 		flush_rows(p->dest);
 	return true;
+}
+
+/*
+ * expects_rows: the pipeline's updates must find their rows — unless it
+ * leaves inserts out, when an update of a row it never wrote is normal.
+ */
+static bool
+expects_rows(const run_pipeline_t *p)
+{
+	return (p->def->operations & TRK_OP_INSERT) != 0;
 }
 
 /* may_group: the change may join a multi-row run at all */
@@ -597,6 +614,7 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 			trk_rowbatch_start(&d->rows, idx, c->action, &p->def->output_table, sql,
 							   names, st->nparams, nset, (char *const *) c->pk, c->npk,
 							   in->types);
+			d->rows.expect_rows = c->action == TRK_ACT_UPDATE && expects_rows(p);
 			free(names);
 		}
 		trk_rowbatch_add(&d->rows, in->values, keyhash, &tag, bytes);
@@ -607,7 +625,7 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	flush_rows(d);
 	if (d->pg == NULL)
 		return false;
-	if (c->action == TRK_ACT_UPDATE)
+	if (c->action == TRK_ACT_UPDATE && expects_rows(p))
 	{
 		/* an update that finds no row: the output has diverged */
 		trk_buf_reset(&in->sql);
@@ -734,8 +752,10 @@ on_commit(trk_input_t *in)
 	maybe_commit(in, false);
 	if (in->draining && in->state == IN_STREAMING)
 	{
-		for (size_t i = 0; i < in->ndests; i++)
+		for (size_t i = 0; i < in->ndests && in->state == IN_STREAMING; i++)
 			commit_dest(in, &in->dests[i], true);
+		if (in->state != IN_STREAMING)
+			return;				/* an output failed: shut down already */
 		trk_stream_pause(in->stream);
 		if (!any_open_or_committing(in))
 			finish_shutdown(in);
@@ -942,7 +962,10 @@ on_committed(void *arg, trk_pgdest_t *pg, uint64_t seq)
 		/* a batch that had to wait for room to commit goes now */
 		if (!in->in_txn && in->state == IN_STREAMING)
 			commit_dest(in, d, true);
-		if (in->state == IN_STREAMING && !any_open_or_committing(in))
+		/* or the transaction in progress, paused for room, goes on */
+		if (in->in_txn)
+			maybe_resume(in);
+		else if (in->state == IN_STREAMING && !any_open_or_committing(in))
 			finish_shutdown(in);
 		return;
 	}
@@ -975,13 +998,19 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 	run_dest_t *d = dest_of(in, pg);
 	const char *name = d ? d->conn->name : "?";
 
-	if (err->check_failed && err->tag.check == TRK_CHECK_CHECKPOINT &&
+	if (err->tag.check == TRK_CHECK_CHECKPOINT &&
 		err->tag.pipeline >= 0 && (size_t) err->tag.pipeline < in->npipes)
 	{
-		trk_input_fail(in, true, "output \"%s\": the checkpoint of pipeline %s is not where this "
-					   "session left it (a batch before this one failed, or another trucker "
-					   "writes this pipeline's output); starting again from the stored checkpoints",
-					   name, in->pipes[err->tag.pipeline].def->name);
+		/* never the data's fault: no pipeline stops over it */
+		if (err->check_failed)
+			trk_input_fail(in, true, "output \"%s\": the checkpoint of pipeline %s is not where "
+						   "this session left it (a batch before this one failed, or another "
+						   "trucker writes this pipeline's output); starting again from the "
+						   "stored checkpoints", name, in->pipes[err->tag.pipeline].def->name);
+		else
+			trk_input_fail(in, true, "output \"%s\": cannot move the checkpoint of pipeline %s: "
+						   "%s (SQLSTATE %s)", name, in->pipes[err->tag.pipeline].def->name,
+						   err->message, err->connection ? "none" : err->sqlstate);
 		return;
 	}
 	if (!err->connection && is_data_error(err->sqlstate) &&
@@ -1120,7 +1149,7 @@ trk_input_shutdown(trk_input_t *in)
 			if (in->in_txn)
 				break;			/* on_commit finishes the transaction first */
 			trk_stream_pause(in->stream);
-			for (size_t i = 0; i < in->ndests; i++)
+			for (size_t i = 0; i < in->ndests && in->state == IN_STREAMING; i++)
 			{
 				run_dest_t *d = &in->dests[i];
 
@@ -1129,7 +1158,7 @@ trk_input_shutdown(trk_input_t *in)
 				else
 					commit_dest(in, d, true);
 			}
-			if (!any_open_or_committing(in))
+			if (in->state == IN_STREAMING && !any_open_or_committing(in))
 				finish_shutdown(in);
 			break;
 		case IN_CLOSED:

@@ -134,8 +134,34 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 		goto done;
 	}
 	if (trk_checkpoint_prepare_session(d->setup_conn, &err) != 0 ||
-		trk_checkpoint_ensure_table(d->setup_conn, &err) != 0 ||
-		trk_checkpoint_read(d->setup_conn, &rows, &nrows, &err) != 0)
+		trk_checkpoint_ensure_table(d->setup_conn, &err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "output \"%s\": %s", d->conn->name, trk_buf_cstr(&err));
+		goto done;
+	}
+	/* each pipeline's lock first: its checkpoint is only read once it is ours */
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+		int			r;
+
+		if (p->dest != d)
+			continue;
+		r = trk_checkpoint_claim(d->setup_conn, p->def->name, &err);
+		if (r < 0)
+		{
+			set_result(in, SETUP_RETRY, "output \"%s\": %s", d->conn->name, trk_buf_cstr(&err));
+			goto done;
+		}
+		if (r > 0)
+		{
+			set_result(in, SETUP_RETRY, "output \"%s\": another session is writing pipeline %s "
+					   "(a session of this daemon still finishing on the server, or a second "
+					   "trucker); waiting for it", d->conn->name, p->def->name);
+			goto done;
+		}
+	}
+	if (trk_checkpoint_read(d->setup_conn, &rows, &nrows, &err) != 0)
 	{
 		set_result(in, SETUP_RETRY, "output \"%s\": %s", d->conn->name, trk_buf_cstr(&err));
 		goto done;

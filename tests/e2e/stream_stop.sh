@@ -10,7 +10,9 @@
 #  (d) a multi-row statement holding rows of three source transactions fails
 #      on the second one's row: trucker applies them again one change at a
 #      time, so the first transaction is applied and the pipeline stops at
-#      the second, not at the first.
+#      the second, not at the first;
+#  (e) a second daemon on the same pipelines waits: one session at a time
+#      writes a pipeline.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
 . "$TRUCKER_SOURCE_DIR/tests/harness/stream.sh"
 stream_setup stop
@@ -118,6 +120,33 @@ trucker_stop
 # after a restart, d and m try their failing transactions again and stop
 # again (nothing changed; skip/resume come later), and o goes on
 trucker_start
+
+# (e) a second daemon, while the first runs — once the first has settled
+# (its last start found d, m and k stopped), so that it holds every lock
+settled() {
+	awk '/msg="streaming started"/ { n = 0 } /applies nothing from its failed transaction on/ { n++ }
+		END { exit !(n >= 3) }' "$trucker_log"
+}
+deadline=$((SECONDS + 60))
+until settled; do
+	[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "trucker did not settle with d, m and k stopped"; }
+	sleep 0.2
+done
+"$TRUCKER" run "$work/p" >"$work/second.log" 2>&1 &
+second=$!
+deadline=$((SECONDS + 30))
+until grep -q "another session is writing pipeline" "$work/second.log"; do
+	if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$second" 2>/dev/null; then
+		cat "$work/second.log" >&2
+		kill "$second" 2>/dev/null || true
+		fail "a second daemon on the same pipelines did not wait for the first"
+	fi
+	sleep 0.2
+done
+checks=$((checks + 1))
+kill -TERM "$second"
+wait "$second" || fail "the waiting second daemon did not exit 0 on SIGTERM"
+expect_lacks "$work/second.log" 'msg="streaming started"'
 on_src -c "INSERT INTO o VALUES (17, 'o17')" -c "INSERT INTO d VALUES (13, 'later')"
 wait_same o
 expect_sql q_dst "SELECT count(*) FROM d WHERE id >= 12" 0
