@@ -449,6 +449,21 @@ same_column(const trk_rowbatch_t *rb, size_t i, const char *name, const trk_colu
 		rb->types[i] == trk_mirror_param_type(col);
 }
 
+/* take_columns: the change's columns are the run's first ones; their values go in */
+static bool
+take_columns(trk_input_t *in, const trk_rowbatch_t *rb, const trk_change_t *c, size_t *n)
+{
+	for (size_t i = 0; i < c->ncolumns; i++)
+	{
+		const trk_column_t *col = &c->columns[i];
+
+		if (!same_column(rb, i, col->name, col))
+			return false;
+		in->values[(*n)++] = col->value.kind == TRK_V_NULL ? NULL : col->value.text;
+	}
+	return true;
+}
+
 /*
  * join_run adds the change to d's pending run when it has the run's shape —
  * same pipeline, operation, columns and types — and may join it (as
@@ -474,30 +489,15 @@ join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, siz
 	switch (c->action)
 	{
 		case TRK_ACT_INSERT:
-			if (c->ncolumns != rb->nnames)
+			if (c->ncolumns != rb->nnames || !take_columns(in, rb, c, &n))
 				return false;
-			for (size_t i = 0; i < c->ncolumns; i++)
-			{
-				const trk_column_t *col = &c->columns[i];
-
-				if (!same_column(rb, i, col->name, col))
-					return false;
-				in->values[n++] = col->value.kind == TRK_V_NULL ? NULL : col->value.text;
-			}
 			for (size_t i = 0; i < c->npk; i++)
 				h = hash_text(h, trk_change_column(c->columns, c->ncolumns, c->pk[i]));
 			break;
 		case TRK_ACT_UPDATE:
-			if (c->ncolumns != rb->nset || c->ncolumns + c->npk != rb->nnames)
+			if (c->ncolumns != rb->nset || c->ncolumns + c->npk != rb->nnames ||
+				!take_columns(in, rb, c, &n))
 				return false;
-			for (size_t i = 0; i < c->ncolumns; i++)
-			{
-				const trk_column_t *col = &c->columns[i];
-
-				if (!same_column(rb, i, col->name, col))
-					return false;
-				in->values[n++] = col->value.kind == TRK_V_NULL ? NULL : col->value.text;
-			}
 			for (size_t i = 0; i < c->npk; i++)
 			{
 				const trk_column_t *o = trk_vars_old_column(c, c->pk[i]);
