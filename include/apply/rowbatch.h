@@ -50,7 +50,7 @@ typedef struct trk_rowbatch
 													 * empty */
 	trk_dest_tag_t *tags;		/* owned; each row's, for where an error
 								 * points */
-	size_t		capkeys;
+	size_t		captags;
 	size_t		bytes;
 	trk_buf_t	sql;			/* scratch */
 	const char **ptrs;			/* scratch */

@@ -99,10 +99,10 @@ void
 trk_rowbatch_add(trk_rowbatch_t *rb, const char *const *values, uint64_t keyhash,
 				 const trk_dest_tag_t *tag, size_t bytes)
 {
-	if (rb->nrows >= rb->capkeys)
+	if (rb->nrows >= rb->captags)
 	{
-		rb->capkeys = rb->capkeys ? rb->capkeys * 2 : 64;
-		rb->tags = trk_realloc(rb->tags, rb->capkeys * sizeof(trk_dest_tag_t));
+		rb->captags = rb->captags ? rb->captags * 2 : 64;
+		rb->tags = trk_realloc(rb->tags, rb->captags * sizeof(trk_dest_tag_t));
 	}
 	keyhash = nonzero(keyhash);
 	rb->keyset[keyset_slot(rb, keyhash)] = keyhash;

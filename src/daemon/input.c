@@ -395,6 +395,20 @@ hash_text(uint64_t h, const trk_column_t *col)
 }
 
 /*
+ * key_of_update: the old key column o of an update, when it can be grouped
+ * by it — present, not NULL, and unchanged by the update (new column n, if
+ * the update carries it); a key change goes one by one.
+ */
+static bool
+key_of_update(const trk_column_t *o, const trk_column_t *n)
+{
+	if (o == NULL || o->value.text == NULL)
+		return false;
+	return n == NULL || (n->value.text != NULL && n->value.len == o->value.len &&
+						 memcmp(n->value.text, o->value.text, o->value.len) == 0);
+}
+
+/*
  * grouped decides whether a change may join a multi-row run, and hashes the
  * key it touches into *keyhash.  Inserts, updates and deletes by the input's
  * primary key qualify; an update only with typed values (a VALUES list
@@ -425,13 +439,9 @@ grouped(const run_pipeline_t *p, const trk_change_t *c, const trk_mirror_stmt_t 
 			for (size_t i = 0; i < c->npk; i++)
 			{
 				const trk_column_t *o = trk_vars_old_column(c, c->pk[i]);
-				const trk_column_t *n = trk_change_column(c->columns, c->ncolumns, c->pk[i]);
 
-				if (o == NULL || o->value.text == NULL)
+				if (!key_of_update(o, trk_change_column(c->columns, c->ncolumns, c->pk[i])))
 					return false;
-				if (n != NULL && (n->value.text == NULL || n->value.len != o->value.len ||
-								  memcmp(n->value.text, o->value.text, o->value.len) != 0))
-					return false;	/* a key change: one by one */
 				h = hash_text(h, o);
 			}
 			break;
@@ -501,13 +511,10 @@ join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, siz
 			for (size_t i = 0; i < c->npk; i++)
 			{
 				const trk_column_t *o = trk_vars_old_column(c, c->pk[i]);
-				const trk_column_t *nw = trk_change_column(c->columns, c->ncolumns, c->pk[i]);
 
-				if (!same_column(rb, n, c->pk[i], o) || o->value.kind == TRK_V_NULL)
+				if (!same_column(rb, n, c->pk[i], o) ||
+					!key_of_update(o, trk_change_column(c->columns, c->ncolumns, c->pk[i])))
 					return false;
-				if (nw != NULL && (nw->value.kind == TRK_V_NULL || nw->value.len != o->value.len ||
-								   memcmp(nw->value.text, o->value.text, o->value.len) != 0))
-					return false;	/* a key change: one by one */
 				in->values[n++] = o->value.text;
 				h = hash_text(h, o);
 			}
@@ -519,7 +526,7 @@ join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, siz
 			{
 				const trk_column_t *o = trk_vars_old_column(c, c->pk[i]);
 
-				if (!same_column(rb, n, c->pk[i], o) || o->value.kind == TRK_V_NULL)
+				if (!same_column(rb, n, c->pk[i], o) || o->value.text == NULL)
 					return false;
 				in->values[n++] = o->value.text;
 				h = hash_text(h, o);
