@@ -15,8 +15,8 @@
  * it left the checkpoint where trucker expects it (checkpoint.h), and fails
  * the whole batch otherwise.
  *
- * Statements are prepared once per SQL text (up to a bound; past it they
- * are sent unprepared).  The session counts what it has sent but not yet
+ * Statements are prepared once per SQL text and parameter types (up to a
+ * bound; past it they are sent unprepared).  The session counts what it has sent but not yet
  * heard back about; past the limits it is "busy" and the caller stops
  * feeding it until on_ready.
  */
@@ -56,6 +56,11 @@ typedef struct trk_dest_tag
 	trk_dest_check_t check;
 	trk_lsn_t	last;			/* a multi-row statement: the end LSN of its
 								 * last row's transaction (0 = lsn) */
+	const char *file;			/* the template it came from, or NULL (the
+								 * default mirror); borrowed, must outlive
+								 * the session */
+	const char *about;			/* its parameters described for the log, or
+								 * NULL; copied by trk_pgdest_exec */
 } trk_dest_tag_t;
 
 typedef struct trk_dest_error

@@ -51,4 +51,16 @@ const char *trk_change_op_name(trk_action_t action);
  */
 const trk_column_t *trk_vars_old_column(const trk_change_t *c, const char *name);
 
+/*
+ * trk_vars_param_type: the OID a reference's value is sent as — a column's
+ * type when it is one of PostgreSQL's own (from the new row, else the old:
+ * new.* of a delete is NULL but keeps its column's type), pg_lsn, bigint or
+ * timestamptz for meta fields, text for operation; 0 ("let the server
+ * infer") for user-defined types and transformed.*.
+ */
+uint32_t	trk_vars_param_type(const trk_vars_t *v, const trk_ref_t *ref);
+
+/* trk_vars_meta_type: the OID meta.<field> is sent as. */
+uint32_t	trk_vars_meta_type(const char *field);
+
 #endif

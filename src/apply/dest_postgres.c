@@ -47,6 +47,8 @@ typedef struct entry
 typedef struct stmt
 {
 	char	   *sql;			/* owned */
+	uint32_t   *types;			/* owned; nparams entries, 0 = infer */
+	int			nparams;
 	uint32_t	hash;
 } stmt_t;
 
@@ -129,6 +131,7 @@ ring_pop(trk_pgdest_t *d)
 {
 	entry_t    *e = &d->ring[d->head];
 
+	free((char *) e->tag.about);
 	d->inflight_bytes -= e->bytes;
 	d->head = (d->head + 1) & (d->ring_cap - 1);
 	d->count--;
@@ -139,13 +142,26 @@ ring_pop(trk_pgdest_t *d)
 /* ------------------------------------------------------------------ */
 
 static uint32_t
-hash_sql(const char *s)
+hash_sql(const char *s, int nparams, const uint32_t *types)
 {
 	uint32_t	h = 2166136261u;
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char) *s) * 16777619u;
+	for (int i = 0; i < nparams; i++)
+		h = (h ^ (types ? types[i] : 0)) * 16777619u;
 	return h;
+}
+
+static bool
+same_types(const stmt_t *s, int nparams, const uint32_t *types)
+{
+	if (s->nparams != nparams)
+		return false;
+	for (int i = 0; i < nparams; i++)
+		if (s->types[i] != (types ? types[i] : 0))
+			return false;
+	return true;
 }
 
 static void
@@ -166,11 +182,17 @@ slots_rebuild(trk_pgdest_t *d, size_t nslots)
 	}
 }
 
-/* stmt_find returns the index of sql, or -1; *created says it is new. */
+/*
+ * stmt_find returns the index of sql with these parameter types, or -1;
+ * *created says it is new.  The same text may come with other types (a
+ * template's new.x on tables whose x differ), and a statement prepared
+ * for one would read the other's values wrongly.
+ */
 static int
-stmt_find(trk_pgdest_t *d, const char *sql, bool *created)
+stmt_find(trk_pgdest_t *d, const char *sql, int nparams, const uint32_t *types,
+		  bool *created)
 {
-	uint32_t	h = hash_sql(sql);
+	uint32_t	h = hash_sql(sql, nparams, types);
 	size_t		j;
 
 	*created = false;
@@ -181,7 +203,7 @@ stmt_find(trk_pgdest_t *d, const char *sql, bool *created)
 	{
 		stmt_t	   *s = &d->stmts[d->slots[j]];
 
-		if (s->hash == h && strcmp(s->sql, sql) == 0)
+		if (s->hash == h && strcmp(s->sql, sql) == 0 && same_types(s, nparams, types))
 			return d->slots[j];
 		j = (j + 1) & (d->nslots - 1);
 	}
@@ -189,6 +211,10 @@ stmt_find(trk_pgdest_t *d, const char *sql, bool *created)
 		return -1;
 	TRK_GROW(d->stmts, d->capstmts, d->nstmts + 1);
 	d->stmts[d->nstmts].sql = trk_strdup(sql);
+	d->stmts[d->nstmts].types = trk_calloc((size_t) nparams + 1, sizeof(uint32_t));
+	if (types)
+		memcpy(d->stmts[d->nstmts].types, types, (size_t) nparams * sizeof(uint32_t));
+	d->stmts[d->nstmts].nparams = nparams;
 	d->stmts[d->nstmts].hash = h;
 	d->slots[j] = (int) d->nstmts;
 	d->nstmts++;
@@ -419,7 +445,7 @@ trk_pgdest_exec(trk_pgdest_t *d, const char *sql, int nparams,
 	if (!d->open || d->failed)
 		return;
 	if (prepare)
-		idx = stmt_find(d, sql, &created);
+		idx = stmt_find(d, sql, nparams, types, &created);
 	if (created)
 	{
 		char		name[24];
@@ -429,6 +455,7 @@ trk_pgdest_exec(trk_pgdest_t *d, const char *sql, int nparams,
 		e->kind = E_PREPARE;
 		e->stmt = idx;
 		e->tag = *tag;
+		e->tag.about = NULL;
 		if (PQsendPrepare(d->conn, name, sql, nparams, (const Oid *) types) != 1)
 		{
 			after_send(d, false, 0);
@@ -439,6 +466,7 @@ trk_pgdest_exec(trk_pgdest_t *d, const char *sql, int nparams,
 	e->kind = E_STMT;
 	e->stmt = idx;
 	e->tag = *tag;
+	e->tag.about = tag->about ? trk_strdup(tag->about) : NULL;
 	e->bytes = bytes;
 	d->inflight_bytes += bytes;
 	if (idx >= 0)
@@ -620,7 +648,12 @@ on_closed(uv_handle_t *h)
 	free(h);
 	PQfinish(d->conn);
 	for (size_t i = 0; i < d->nstmts; i++)
+	{
 		free(d->stmts[i].sql);
+		free(d->stmts[i].types);
+	}
+	for (size_t i = 0; i < d->count; i++)
+		free((char *) d->ring[(d->head + i) & (d->ring_cap - 1)].tag.about);
 	free(d->stmts);
 	free(d->slots);
 	free(d->ring);

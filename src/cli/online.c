@@ -5,6 +5,7 @@
 #include "base/mem.h"
 #include "base/suggest.h"
 #include "decode/pgtype.h"
+#include "template/vars.h"
 
 #include <libpq-fe.h>
 #include <stdlib.h>
@@ -297,13 +298,7 @@ param_oid(const trk_ref_t *ref, const table_info_t *input)
 		case TRK_ROOT_TRANSFORMED:
 			return 0;
 		case TRK_ROOT_META:
-			if (strcmp(ref->field, "lsn") == 0 || strcmp(ref->field, "end_lsn") == 0)
-				return 3220;	/* pg_lsn */
-			if (strcmp(ref->field, "xid") == 0)
-				return 20;		/* bigint */
-			if (strcmp(ref->field, "commit_time") == 0)
-				return 1184;	/* timestamptz */
-			return TRK_OID_TEXT;
+			return trk_vars_meta_type(ref->field);
 	}
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* vars.c — resolving operation, new, old, transformed and meta for a change. */
 #include "template/vars.h"
+#include "decode/pgtype.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -172,4 +173,56 @@ trk_vars_lookup(void *ctx, const trk_ref_t *ref, trk_value_t *out, trk_buf_t *er
 	}
 	trk_buf_append(err, "unknown variable");
 	return -1;
+}
+
+/* OIDs below this are PostgreSQL's own, the same in every cluster */
+#define FIRST_NORMAL_OID 16384
+
+static uint32_t
+column_type(const trk_column_t *col)
+{
+	if (col == NULL)
+		return 0;
+	if (col->typeoid != 0)
+		return col->typeoid < FIRST_NORMAL_OID ? col->typeoid : 0;
+	return trk_pgtype_oid(col->value.type);
+}
+
+uint32_t
+trk_vars_param_type(const trk_vars_t *v, const trk_ref_t *ref)
+{
+	const trk_change_t *c = v->change;
+	const trk_column_t *col = NULL;
+
+	switch (ref->root)
+	{
+		case TRK_ROOT_OPERATION:
+			return TRK_OID_TEXT;
+		case TRK_ROOT_NEW:
+		case TRK_ROOT_OLD:
+			if (ref->root == TRK_ROOT_NEW || c->action == TRK_ACT_INSERT)
+				col = trk_change_column(c->columns, c->ncolumns, ref->field);
+			if (col == NULL && c->identity != NULL)
+				col = trk_change_column(c->identity, c->nidentity, ref->field);
+			if (col == NULL && ref->root == TRK_ROOT_OLD)
+				col = trk_vars_old_column(c, ref->field);
+			return column_type(col);
+		case TRK_ROOT_TRANSFORMED:
+			return 0;
+		case TRK_ROOT_META:
+			return trk_vars_meta_type(ref->field);
+	}
+	return 0;
+}
+
+uint32_t
+trk_vars_meta_type(const char *field)
+{
+	if (strcmp(field, "lsn") == 0 || strcmp(field, "end_lsn") == 0)
+		return 3220;			/* pg_lsn */
+	if (strcmp(field, "xid") == 0)
+		return 20;				/* bigint */
+	if (strcmp(field, "commit_time") == 0)
+		return 1184;			/* timestamptz */
+	return TRK_OID_TEXT;
 }
