@@ -43,15 +43,6 @@ find_or_add_dest(trk_input_t *in, const trk_connection_t *c)
 	return NULL;
 }
 
-static bool
-has_templates(const trk_pipeline_t *p)
-{
-	for (int k = 0; k < TRK_SQL_COUNT; k++)
-		if (p->sql[k] != NULL)
-			return true;
-	return false;
-}
-
 static void
 build_inputs(trk_daemon_t *d)
 {
@@ -72,13 +63,17 @@ build_inputs(trk_daemon_t *d)
 
 			if (strcmp(p->input_connection, conn->name) != 0 || out == NULL)
 				continue;
-			if (has_templates(p))
+			if (p->sql[TRK_SQL_TRANSFORM] != NULL)
 			{
-				trk_log_warn("pipeline not streamed: running its SQL templates is not part "
-							 "of this version yet (only the default mirror is)",
-							 "pipeline", p->name, NULL);
+				trk_log_warn("pipeline not streamed: running transform.sql is not part "
+							 "of this version yet (insert.sql, update.sql, delete.sql "
+							 "and the default mirror are)", "pipeline", p->name, NULL);
 				continue;
 			}
+			if (p->on_error == TRK_ON_ERROR_DEAD_LETTER)
+				trk_log_warn("on_error: dead_letter is not part of this version yet: a failing "
+							 "change stops this pipeline, as with on_error: stop",
+							 "pipeline", p->name, NULL);
 			if (out->adapter != TRK_ADAPTER_POSTGRES)
 			{
 				trk_log_warn("pipeline not streamed: ducklake outputs are not part of this "
@@ -304,6 +299,8 @@ free_inputs(trk_daemon_t *d)
 		trk_buf_free(&in->err);
 		trk_buf_free(&in->sql);
 		trk_mirror_stmt_free(&in->stmt);
+		trk_write_free(&in->write);
+		trk_buf_free(&in->about);
 		trk_arena_free(&in->arena);
 		free(in->values);
 		free(in->types);

@@ -300,7 +300,7 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 		char		to[TRK_LSN_BUFSIZE];
 		const char *values[3];
 		trk_lsn_t	was;
-		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0, TRK_CHECK_CHECKPOINT, 0};
+		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0, TRK_CHECK_CHECKPOINT, 0, NULL, NULL};
 
 		if (p->dest != d || !trk_progress_writing(&p->pos, seq, &was))
 			continue;
@@ -484,7 +484,7 @@ static bool
 join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
 	trk_rowbatch_t *rb = &p->dest->rows;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL};
 	uint64_t	h = 14695981039346656037u;
 	size_t		n = 0;
 
@@ -561,13 +561,85 @@ may_group(const trk_input_t *in, const run_pipeline_t *p)
 	return p->one_by_one == 0 || in->txn_end > p->one_by_one;
 }
 
+/*
+ * describing: the pipeline's statements carry their parameters, for the
+ * log line of a failure — only while a failed transaction is re-applied,
+ * since copying every change's values costs.
+ */
+static bool
+describing(const trk_input_t *in, const run_pipeline_t *p)
+{
+	return !may_group(in, p);
+}
+
+static trk_sql_kind_t
+kind_of(trk_action_t a)
+{
+	return a == TRK_ACT_INSERT ? TRK_SQL_INSERT :
+		a == TRK_ACT_UPDATE ? TRK_SQL_UPDATE : TRK_SQL_DELETE;
+}
+
+static bool
+has_writes(const run_pipeline_t *p)
+{
+	return p->def->sql[TRK_SQL_INSERT] || p->def->sql[TRK_SQL_UPDATE] ||
+		p->def->sql[TRK_SQL_DELETE];
+}
+
+/*
+ * apply_write runs the pipeline's own insert.sql, update.sql or delete.sql
+ * for the change, as a prepared statement in the open batch.  A change the
+ * template cannot be bound to (a column it does not carry) stops the
+ * pipeline there: a value is never made up.
+ */
+static bool
+apply_write(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
+{
+	trk_sql_kind_t kind = kind_of(c->action);
+	run_dest_t *d = p->dest;
+	trk_write_t *w = &in->write;
+	trk_vars_t	vars;
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0,
+	p->def->sql_file[kind], NULL};
+
+	memset(&vars, 0, sizeof(vars));
+	vars.change = c;
+	vars.end_lsn = in->txn_end;
+	vars.commit_time = in->txn_time[0] ? in->txn_time : NULL;
+	vars.xid = in->txn_xid;
+	vars.has_xid = in->txn_has_xid;
+	trk_buf_reset(&in->err);
+	if (trk_write_bind(p->def->sql[kind], &vars, w, &in->err) != 0)
+	{
+		stop_pipeline(in, p, in->txn_end, trk_buf_cstr(&in->err));
+		return false;
+	}
+	if (w->stmt->empty)
+		return true;
+	if (!trk_pgdest_is_open(d->pg))
+		trk_pgdest_begin(d->pg);
+	flush_rows(d);
+	if (d->pg == NULL)
+		return false;			/* the output failed: the input is restarting */
+	if (describing(in, p))
+	{
+		trk_buf_reset(&in->about);
+		trk_write_describe(w, &in->about);
+		tag.about = trk_buf_cstr(&in->about);
+	}
+	trk_pgdest_note_change(d->pg, bytes);
+	trk_pgdest_exec(d->pg, w->stmt->sql, w->stmt->nparams, w->texts, w->types, &tag,
+					bytes, true);
+	return true;
+}
+
 static bool
 apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
 	run_dest_t *d = p->dest;
 	trk_pgdest_t *pg = d->pg;
 	trk_mirror_stmt_t *st = &in->stmt;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL};
 	const char *sql;
 	uint64_t	keyhash = 0;
 
@@ -641,6 +713,13 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 		sql = trk_buf_cstr(&in->sql);
 		tag.check = TRK_CHECK_ROWS;
 	}
+	if (describing(in, p))
+	{
+		trk_buf_reset(&in->about);
+		for (size_t i = 0; i < st->nparams; i++)
+			trk_write_describe_param(&in->about, i + 1, st->params[i].label, in->values[i]);
+		tag.about = trk_buf_cstr(&in->about);
+	}
 	trk_pgdest_exec(pg, sql, (int) st->nparams, in->values, in->types, &tag, bytes, true);
 	return true;
 }
@@ -649,7 +728,7 @@ static bool
 apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c)
 {
 	trk_buf_t	sql = {0};
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL};
 
 	if (p->nleaves > 0)
 	{
@@ -680,6 +759,8 @@ apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 		return false;
 	}
 	trk_pgdest_note_change(p->dest->pg, 0);
+	if (describing(in, p))
+		tag.about = "";
 	trk_pgdest_exec(p->dest->pg, trk_buf_cstr(&sql), 0, NULL, NULL, &tag, 0, false);
 	trk_buf_free(&sql);
 	return true;
@@ -734,6 +815,7 @@ on_begin(trk_input_t *in, const trk_change_t *c)
 	in->txn_end = c->nextlsn;
 	in->txn_xid = c->xid;
 	in->txn_has_xid = c->has_xid;
+	snprintf(in->txn_time, sizeof(in->txn_time), "%s", c->timestamp ? c->timestamp : "");
 	for (size_t i = 0; i < in->npipes; i++)
 	{
 		run_pipeline_t *p = &in->pipes[i];
@@ -802,12 +884,28 @@ on_row(trk_input_t *in, const trk_change_t *c, size_t bytes)
 			return;
 		if (c->action == TRK_ACT_TRUNCATE)
 		{
+			if (has_writes(p))
+			{
+				char		why[512];
+
+				snprintf(why, sizeof(why),
+						 "TRUNCATE of %s.%s: the pipeline's own insert.sql, update.sql or "
+						 "delete.sql cannot follow it; backfill the pipeline",
+						 p->def->input_table.schema, p->def->input_table.name);
+				stop_pipeline(in, p, in->txn_end, why);
+				return;
+			}
 			if (!apply_truncate(in, p, idx, c))
 				return;
 		}
 		else if ((p->def->operations & op_of(c->action)) != 0)
 		{
-			if (!apply_mirror(in, p, idx, c, bytes))
+			if (p->def->sql[kind_of(c->action)] != NULL)
+			{
+				if (!apply_write(in, p, idx, c, bytes))
+					return;
+			}
+			else if (!apply_mirror(in, p, idx, c, bytes))
 				return;
 		}
 		if (in->state != IN_STREAMING)
@@ -1049,14 +1147,32 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 			return;
 		}
 
+		if (err->tag.about == NULL && p->one_by_one < err->tag.lsn)
+		{
+			/*
+			 * The statement went without its parameters (copying them for
+			 * every change costs): apply its transaction again with them,
+			 * so that the failure is logged with the values at fault.
+			 */
+			p->one_by_one = err->tag.lsn;
+			in->backoff_ms = TRK_BACKOFF_MIN_MS;
+			trk_log_info("a statement failed; applying its transaction again to log the "
+						 "change at fault", "pipeline", p->def->name,
+						 "lsn", trk_lsn_format(err->tag.lsn, lsn),
+						 "sqlstate", err->sqlstate, "error", err->message, NULL);
+			trk_input_fail(in, true, "pipeline %s: a statement failed", p->def->name);
+			return;
+		}
 		if (err->check_failed && err->tag.check == TRK_CHECK_ROWS)
 			why = "an update found no row for its key in the output: the output has diverged "
 				"from the input (backfill the pipeline)";
 		snprintf(xid, sizeof(xid), "%u", err->tag.xid);
 		trk_log_error("statement failed", "pipeline", p->def->name,
 					  "lsn", trk_lsn_format(err->tag.lsn, lsn), "xid", xid,
-					  "output", name, "sqlstate", err->sqlstate, "error", why,
-					  "detail", err->detail, "sql", err->sql, NULL);
+					  "output", name, "file", err->tag.file ? err->tag.file : "(default mirror)",
+					  "sqlstate", err->sqlstate, "error", why,
+					  "detail", err->detail, "sql", err->sql,
+					  "params", err->tag.about && err->tag.about[0] ? err->tag.about : NULL, NULL);
 		stop_pipeline(in, p, err->tag.lsn, why);
 		return;
 	}

@@ -19,6 +19,7 @@
 #include "apply/dest_postgres.h"
 #include "apply/mirror.h"
 #include "apply/rowbatch.h"
+#include "apply/write.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/lsn.h"
@@ -48,9 +49,10 @@ typedef struct run_pipeline
 	trk_progress_t pos;			/* stored, writing, seen; pos.stop survives
 								 * restarts */
 	bool		skip;			/* the current transaction is not for it */
-	trk_lsn_t	one_by_one;		/* up to this end LSN, no multi-row runs:
-								 * a run of several transactions failed,
-								 * and the failing one must be found */
+	trk_lsn_t	one_by_one;		/* up to this end LSN, no multi-row runs and
+								 * every statement carries its parameters:
+								 * a statement failed, and the transaction
+								 * and change at fault must be named */
 	size_t		nleaves;		/* partitions of a partitioned input */
 	trk_lsn_t	trunc_lsn;		/* a TRUNCATE of its partitions in progress */
 	size_t		trunc_count;
@@ -123,11 +125,14 @@ typedef struct trk_input
 	trk_lsn_t	txn_end;
 	uint32_t	txn_xid;
 	bool		txn_has_xid;
+	char		txn_time[64];	/* its commit time as wal2json wrote it */
 	trk_lsn_t	flushed;		/* last flush sent to the source */
 	bool		draining;		/* shutting down: finish the transaction */
 	bool		drained;		/* nothing more is buffered */
 	trk_arena_t arena;			/* one decoded message at a time */
 	trk_mirror_stmt_t stmt;
+	trk_write_t write;			/* a template bound to one change */
+	trk_buf_t	about;			/* scratch: a statement's parameters */
 	trk_buf_t	err;
 	trk_buf_t	sql;			/* scratch: a statement being wrapped */
 	const char **values;		/* owned scratch for statement parameters */
