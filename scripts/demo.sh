@@ -5,7 +5,8 @@
 # for a change, then streams: two throwaway PostgreSQL clusters (a shop and
 # a warehouse) are started, `trucker run pipelines` follows the shop, and a
 # burst of orders (inserts, updates, a key change, deletes) arrives in the
-# warehouse's orders_mirror exactly.  Everything is removed at the end.
+# warehouse's orders_mirror exactly, in the customer_totals aggregate and in
+# the audit trail.  Everything is removed at the end.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -94,6 +95,22 @@ echo "warehouse.orders_mirror:"
 warehouse -c "$digest orders_mirror"
 [ "$(shop -tAc "$digest orders")" = "$(warehouse -tAc "$digest orders_mirror")" ] ||
 	{ echo "the mirror differs from its input" >&2; exit 1; }
+
+# the incremental aggregate, kept by its own insert.sql, update.sql and
+# delete.sql, against a fresh GROUP BY on the shop
+group="SELECT customer_id, count(*) AS orders, sum(amount) AS amount FROM orders GROUP BY customer_id ORDER BY customer_id"
+totals="SELECT customer_id, orders, amount FROM customer_totals WHERE orders <> 0 ORDER BY customer_id"
+for _ in $(seq 100); do
+	[ "$(shop -tAc "$group")" = "$(warehouse -tAc "$totals")" ] && break
+	sleep 0.1
+done
+echo "warehouse.customer_totals (its own insert.sql, update.sql, delete.sql), first rows:"
+warehouse -c "$totals LIMIT 5"
+[ "$(shop -tAc "$group")" = "$(warehouse -tAc "$totals")" ] ||
+	{ echo "customer_totals differs from a GROUP BY on the shop" >&2; exit 1; }
+echo "... equal, row for row, to the shop's $group"
+echo "warehouse.audit.orders_log (one row per change, by meta.lsn):"
+warehouse -c "SELECT op, count(*) FROM audit.orders_log GROUP BY op ORDER BY op"
 echo "warehouse.trucker.checkpoints (written in the same transaction as the rows):"
 warehouse -c "SELECT pipeline, lsn, slot, updated_at FROM trucker.checkpoints"
 
