@@ -61,6 +61,7 @@ typedef struct trk_dest_tag
 								 * the session */
 	const char *about;			/* its parameters described for the log, or
 								 * NULL; copied by trk_pgdest_exec */
+	uint64_t	change;			/* the owner's number for the change, or 0 */
 } trk_dest_tag_t;
 
 typedef struct trk_dest_error
@@ -80,6 +81,13 @@ typedef struct trk_pgdest_cbs
 	void		(*on_committed) (void *arg, trk_pgdest_t *d, uint64_t seq);
 	void		(*on_ready) (void *arg, trk_pgdest_t *d);
 	void		(*on_error) (void *arg, trk_pgdest_t *d, const trk_dest_error_t *err);
+	/*
+	 * A statement's rows (PGRES_TUPLES_OK), in the order sent; the callee
+	 * owns r.  NULL: rows are dropped.  A session that runs queries (the
+	 * transforms on the input database) sets it.
+	 */
+	void		(*on_rows) (void *arg, trk_pgdest_t *d, const trk_dest_tag_t *tag,
+							PGresult *r);
 } trk_pgdest_cbs_t;
 
 /*

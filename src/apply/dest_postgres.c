@@ -314,8 +314,16 @@ dest_read_results(trk_pgdest_t *d)
 		e->got = true;
 		switch (PQresultStatus(r))
 		{
-			case PGRES_COMMAND_OK:
 			case PGRES_TUPLES_OK:
+				if (e->kind == E_STMT && d->cbs.on_rows != NULL)
+				{
+					d->cbs.on_rows(d->arg, d, &e->tag, r);
+					if (d->closing || d->failed)
+						return false;
+					continue;	/* r is the callee's */
+				}
+				break;
+			case PGRES_COMMAND_OK:
 				if (e->commit && strcmp(PQcmdStatus(r), "COMMIT") != 0)
 				{
 					PQclear(r);

@@ -63,13 +63,6 @@ build_inputs(trk_daemon_t *d)
 
 			if (strcmp(p->input_connection, conn->name) != 0 || out == NULL)
 				continue;
-			if (p->sql[TRK_SQL_TRANSFORM] != NULL)
-			{
-				trk_log_warn("pipeline not streamed: running transform.sql is not part "
-							 "of this version yet (insert.sql, update.sql, delete.sql "
-							 "and the default mirror are)", "pipeline", p->name, NULL);
-				continue;
-			}
 			if (p->on_error == TRK_ON_ERROR_DEAD_LETTER)
 				trk_log_warn("on_error: dead_letter is not part of this version yet: a failing "
 							 "change stops this pipeline, as with on_error: stop",
@@ -114,9 +107,12 @@ build_inputs(trk_daemon_t *d)
 		}
 		in->daemon = d;
 		in->conn = conn;
+		trk_input_xform_init(in);
 		in->backoff_ms = TRK_BACKOFF_MIN_MS;
 		uv_timer_init(&d->loop, &in->timer);
 		uv_timer_init(&d->loop, &in->commit_timer);
+		uv_timer_init(&d->loop, &in->probe_timer);
+		in->probe_timer.data = in;
 		in->timer.data = in;
 		in->commit_timer.data = in;
 		d->ninputs++;
@@ -194,6 +190,7 @@ close_all(trk_daemon_t *d)
 	{
 		uv_close((uv_handle_t *) &d->inputs[i].timer, NULL);
 		uv_close((uv_handle_t *) &d->inputs[i].commit_timer, NULL);
+		uv_close((uv_handle_t *) &d->inputs[i].probe_timer, NULL);
 	}
 	uv_close((uv_handle_t *) &d->sigterm, NULL);
 	uv_close((uv_handle_t *) &d->sigint, NULL);
@@ -300,6 +297,7 @@ free_inputs(trk_daemon_t *d)
 		trk_buf_free(&in->sql);
 		trk_mirror_stmt_free(&in->stmt);
 		trk_write_free(&in->write);
+		trk_input_xform_free(in);
 		trk_buf_free(&in->about);
 		trk_arena_free(&in->arena);
 		free(in->values);

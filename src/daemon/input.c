@@ -49,7 +49,7 @@ static void on_commit_timer(uv_timer_t *t);
 static void commit_quiet(trk_input_t *in);
 
 static const trk_stream_cbs_t stream_cbs = {on_data, on_keepalive, on_drained, on_stream_error};
-static const trk_pgdest_cbs_t dest_cbs = {on_committed, on_ready, on_dest_error};
+static const trk_pgdest_cbs_t dest_cbs = {on_committed, on_ready, on_dest_error, NULL};
 
 _Static_assert(TRK_PGDEST_MAX_COMMITTING <= TRK_PROGRESS_MAX_COMMITTING,
 			   "a pipeline remembers the checkpoint of every batch that can be committing");
@@ -96,6 +96,7 @@ trk_input_close_sessions(trk_input_t *in)
 			in->dests[i].pg = NULL;
 		}
 	}
+	trk_input_xform_close(in);
 	in->in_txn = false;
 	for (size_t i = 0; i < in->npipes; i++)
 	{
@@ -128,6 +129,12 @@ trk_input_begin_streaming(trk_input_t *in)
 			trk_input_fail(in, true, "output \"%s\": %s", d->conn->name, errbuf);
 			return;
 		}
+	}
+	if (trk_input_xform_open(in, errbuf, sizeof(errbuf)) != 0)
+	{
+		trk_input_setup_release(in);
+		trk_input_fail(in, true, "%s", errbuf);
+		return;
 	}
 	in->stream = trk_stream_new(loop, in->repl, &stream_cbs, in, errbuf, sizeof(errbuf));
 	in->repl = NULL;
@@ -257,8 +264,20 @@ maybe_resume(trk_input_t *in)
 	/* shutting down, only the transaction in progress may go on */
 	if (in->state != IN_STREAMING || in->stream == NULL || (in->draining && !in->in_txn))
 		return;
-	if (!any_committing_or_busy(in))
+	if (!any_committing_or_busy(in) && !trk_input_xform_blocked(in))
 		trk_stream_resume(in->stream);
+}
+
+void
+trk_input_maybe_resume(trk_input_t *in)
+{
+	maybe_resume(in);
+}
+
+bool
+trk_input_dest_busy(const trk_input_t *in)
+{
+	return any_committing_or_busy(in);
 }
 
 /*
@@ -300,7 +319,7 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 		char		to[TRK_LSN_BUFSIZE];
 		const char *values[3];
 		trk_lsn_t	was;
-		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0, TRK_CHECK_CHECKPOINT, 0, NULL, NULL};
+		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0, TRK_CHECK_CHECKPOINT, 0, NULL, NULL, 0};
 
 		if (p->dest != d || !trk_progress_writing(&p->pos, seq, &was))
 			continue;
@@ -357,8 +376,8 @@ send_feedback(trk_input_t *in)
 /* stopping one pipeline                                              */
 /* ------------------------------------------------------------------ */
 
-static void
-stop_pipeline(trk_input_t *in, run_pipeline_t *p, trk_lsn_t at, const char *why)
+void
+trk_input_stop_pipeline(trk_input_t *in, run_pipeline_t *p, trk_lsn_t at, const char *why)
 {
 	char		lsn[TRK_LSN_BUFSIZE];
 
@@ -484,7 +503,7 @@ static bool
 join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
 	trk_rowbatch_t *rb = &p->dest->rows;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
 	uint64_t	h = 14695981039346656037u;
 	size_t		n = 0;
 
@@ -593,17 +612,20 @@ has_writes(const run_pipeline_t *p)
  * pipeline there: a value is never made up.
  */
 static bool
-apply_write(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
+apply_write(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes,
+			const trk_column_t *row, size_t nrow)
 {
 	trk_sql_kind_t kind = kind_of(c->action);
 	run_dest_t *d = p->dest;
 	trk_write_t *w = &in->write;
 	trk_vars_t	vars;
 	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0,
-	p->def->sql_file[kind], NULL};
+	p->def->sql_file[kind], NULL, 0};
 
 	memset(&vars, 0, sizeof(vars));
 	vars.change = c;
+	vars.transformed = row;
+	vars.ntransformed = nrow;
 	vars.end_lsn = in->txn_end;
 	vars.commit_time = in->txn_time[0] ? in->txn_time : NULL;
 	vars.xid = in->txn_xid;
@@ -611,7 +633,7 @@ apply_write(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, 
 	trk_buf_reset(&in->err);
 	if (trk_write_bind(p->def->sql[kind], &vars, w, &in->err) != 0)
 	{
-		stop_pipeline(in, p, in->txn_end, trk_buf_cstr(&in->err));
+		trk_input_stop_pipeline(in, p, in->txn_end, trk_buf_cstr(&in->err));
 		return false;
 	}
 	if (w->stmt->empty)
@@ -634,22 +656,26 @@ apply_write(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, 
 }
 
 static bool
-apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
+apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes,
+			 const trk_column_t *row, size_t nrow)
 {
 	run_dest_t *d = p->dest;
 	trk_pgdest_t *pg = d->pg;
 	trk_mirror_stmt_t *st = &in->stmt;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
 	const char *sql;
 	uint64_t	keyhash = 0;
 
-	if (may_group(in, p) && join_run(in, p, idx, c, bytes))
+	/* a transformed row goes one by one: its shape is the transform's */
+	bool		group = may_group(in, p) && row == NULL && p->def->sql[TRK_SQL_TRANSFORM] == NULL;
+
+	if (group && join_run(in, p, idx, c, bytes))
 		return true;
 	trk_buf_reset(&in->err);
-	if (trk_mirror_build(&p->def->output_table, p->def->key, p->def->nkey, c, NULL, 0,
+	if (trk_mirror_build(&p->def->output_table, p->def->key, p->def->nkey, c, row, nrow,
 						 st, &in->err) != 0)
 	{
-		stop_pipeline(in, p, in->txn_end, trk_buf_cstr(&in->err));
+		trk_input_stop_pipeline(in, p, in->txn_end, trk_buf_cstr(&in->err));
 		return false;
 	}
 	ensure_scratch(in, st->nparams + 1);
@@ -664,7 +690,7 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 		trk_pgdest_begin(pg);
 	trk_pgdest_note_change(pg, bytes);
 	sql = trk_buf_cstr(&st->sql);
-	if (may_group(in, p) && grouped(p, c, st, &keyhash))
+	if (group && grouped(p, c, st, &keyhash))
 	{
 		if (!trk_rowbatch_matches(&d->rows, idx, sql) || trk_rowbatch_has_key(&d->rows, keyhash))
 		{
@@ -704,7 +730,7 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	flush_rows(d);
 	if (d->pg == NULL)
 		return false;
-	if (c->action == TRK_ACT_UPDATE && expects_rows(p))
+	if (c->action == TRK_ACT_UPDATE && row == NULL && expects_rows(p))
 	{
 		/* an update that finds no row: the output has diverged */
 		trk_buf_reset(&in->sql);
@@ -725,10 +751,61 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 }
 
 static bool
+apply_one(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes,
+		  const trk_column_t *row, size_t nrow)
+{
+	if (p->def->sql[kind_of(c->action)] != NULL)
+		return apply_write(in, p, idx, c, bytes, row, nrow);
+	return apply_mirror(in, p, idx, c, bytes, row, nrow);
+}
+
+/*
+ * apply_transformed writes each row transform.sql returned for the change.
+ * No row skips the change — except a delete without delete.sql, which the
+ * mirror still applies by the old row's key.
+ */
+static bool
+apply_transformed(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
+				  size_t bytes)
+{
+	const PGresult *r = trk_input_xform_rows(in, idx);
+	int			n = r ? PQntuples(r) : 0;
+	int			nf = r ? PQnfields(r) : 0;
+	trk_column_t *row;
+
+	if (n == 0)
+	{
+		if (c->action == TRK_ACT_DELETE && p->def->sql[TRK_SQL_DELETE] == NULL)
+			return apply_mirror(in, p, idx, c, bytes, NULL, 0);
+		return true;
+	}
+	row = trk_arena_alloc(&in->arena, (size_t) nf * sizeof(trk_column_t));
+	for (int i = 0; i < n; i++)
+	{
+		for (int j = 0; j < nf; j++)
+		{
+			memset(&row[j], 0, sizeof(row[j]));
+			row[j].name = PQfname(r, j);
+			if (PQgetisnull(r, i, j))
+				row[j].value.kind = TRK_V_NULL;
+			else
+			{
+				row[j].value.kind = TRK_V_STRING;
+				row[j].value.text = PQgetvalue(r, i, j);
+				row[j].value.len = (size_t) PQgetlength(r, i, j);
+			}
+		}
+		if (!apply_one(in, p, idx, c, bytes, row, (size_t) nf) || in->state != IN_STREAMING)
+			return false;
+	}
+	return true;
+}
+
+static bool
 apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c)
 {
 	trk_buf_t	sql = {0};
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
 
 	if (p->nleaves > 0)
 	{
@@ -778,7 +855,7 @@ check_partial_truncate(trk_input_t *in, run_pipeline_t *p, trk_lsn_t lsn)
 			 "TRUNCATE of some partitions of %s.%s cannot be mirrored into one table; "
 			 "backfill the pipeline",
 			 p->def->input_table.schema, p->def->input_table.name);
-	stop_pipeline(in, p, in->txn_end, why);
+	trk_input_stop_pipeline(in, p, in->txn_end, why);
 	return false;
 }
 
@@ -892,7 +969,7 @@ on_row(trk_input_t *in, const trk_change_t *c, size_t bytes)
 						 "TRUNCATE of %s.%s: the pipeline's own insert.sql, update.sql or "
 						 "delete.sql cannot follow it; backfill the pipeline",
 						 p->def->input_table.schema, p->def->input_table.name);
-				stop_pipeline(in, p, in->txn_end, why);
+				trk_input_stop_pipeline(in, p, in->txn_end, why);
 				return;
 			}
 			if (!apply_truncate(in, p, idx, c))
@@ -900,12 +977,12 @@ on_row(trk_input_t *in, const trk_change_t *c, size_t bytes)
 		}
 		else if ((p->def->operations & op_of(c->action)) != 0)
 		{
-			if (p->def->sql[kind_of(c->action)] != NULL)
+			if (p->def->sql[TRK_SQL_TRANSFORM] != NULL)
 			{
-				if (!apply_write(in, p, idx, c, bytes))
+				if (!apply_transformed(in, p, idx, c, bytes))
 					return;
 			}
-			else if (!apply_mirror(in, p, idx, c, bytes))
+			else if (!apply_one(in, p, idx, c, bytes, NULL, 0))
 				return;
 		}
 		if (in->state != IN_STREAMING)
@@ -915,32 +992,36 @@ on_row(trk_input_t *in, const trk_change_t *c, size_t bytes)
 	}
 }
 
-static void
-on_data(void *arg, trk_lsn_t start, const char *data, size_t len)
+int
+trk_input_decode(trk_input_t *in, trk_lsn_t start, const char *data, size_t len,
+				 trk_change_t *c)
 {
-	trk_input_t *in = arg;
-	trk_change_t c;
 	char		lsn[TRK_LSN_BUFSIZE];
 
 	trk_arena_reset(&in->arena);
 	trk_buf_reset(&in->err);
-	if (trk_wal2json_decode(&in->arena, data, len, &c, &in->err) != 0)
+	if (trk_wal2json_decode(&in->arena, data, len, c, &in->err) != 0)
 	{
 		trk_input_fail(in, true, "cannot decode the wal2json message at %s: %s",
 					   trk_lsn_format(start, lsn), trk_buf_cstr(&in->err));
-		return;
+		return -1;
 	}
-	in->drained = false;
-	switch (c.action)
+	if (c->action == TRK_ACT_BEGIN && c->nextlsn == 0)
+	{
+		trk_input_fail(in, true, "a transaction at %s has no end LSN",
+					   trk_lsn_format(start, lsn));
+		return -1;
+	}
+	return 0;
+}
+
+void
+trk_input_dispatch(trk_input_t *in, const trk_change_t *c, size_t len)
+{
+	switch (c->action)
 	{
 		case TRK_ACT_BEGIN:
-			if (c.nextlsn == 0)
-			{
-				trk_input_fail(in, true, "a transaction at %s has no end LSN",
-							   trk_lsn_format(start, lsn));
-				return;
-			}
-			on_begin(in, &c);
+			on_begin(in, c);
 			break;
 		case TRK_ACT_COMMIT:
 			if (in->in_txn)
@@ -950,7 +1031,7 @@ on_data(void *arg, trk_lsn_t start, const char *data, size_t len)
 		case TRK_ACT_UPDATE:
 		case TRK_ACT_DELETE:
 		case TRK_ACT_TRUNCATE:
-			on_row(in, &c, len);
+			on_row(in, c, len);
 			break;
 		case TRK_ACT_MESSAGE:
 			/* logical messages carry no rows: nothing to mirror */
@@ -959,10 +1040,34 @@ on_data(void *arg, trk_lsn_t start, const char *data, size_t len)
 }
 
 static void
+on_data(void *arg, trk_lsn_t start, const char *data, size_t len)
+{
+	trk_input_t *in = arg;
+	trk_change_t c;
+
+	in->drained = false;
+	if (in->has_xform)
+	{
+		trk_input_xform_message(in, start, data, len);
+		return;
+	}
+	if (trk_input_decode(in, start, data, len, &c) == 0)
+		trk_input_dispatch(in, &c, len);
+}
+
+static void
 on_keepalive(void *arg, trk_lsn_t walend)
 {
 	trk_input_t *in = arg;
 
+	if (in->has_xform && !trk_input_xform_keepalive(in, walend))
+		return;					/* queued behind the transactions before it */
+	trk_input_keepalive(in, walend);
+}
+
+void
+trk_input_keepalive(trk_input_t *in, trk_lsn_t walend)
+{
 	/*
 	 * Between transactions, the server's position says no transaction
 	 * committed before it is still to come: idle pipelines have seen
@@ -1015,13 +1120,22 @@ on_commit_timer(uv_timer_t *t)
 		commit_quiet(in);
 }
 
+void
+trk_input_commit_quiet(trk_input_t *in)
+{
+	commit_quiet(in);
+}
+
 static void
 on_drained(void *arg)
 {
 	trk_input_t *in = arg;
 
 	in->drained = true;
-	commit_quiet(in);
+	if (in->has_xform)
+		trk_input_xform_drained(in);
+	if (!in->has_xform || in->queue.count == 0)
+		commit_quiet(in);
 	/*
 	 * A pending multi-row run stays: the stream runs dry between the
 	 * server's sends all the time, and cutting runs there would send many
@@ -1079,14 +1193,21 @@ on_committed(void *arg, trk_pgdest_t *pg, uint64_t seq)
 		commit_quiet(in);
 	else
 		maybe_commit(in, false);
+	if (in->has_xform && in->state == IN_STREAMING)
+		trk_input_xform_drain(in);
 	maybe_resume(in);
 }
 
 static void
 on_ready(void *arg, trk_pgdest_t *pg)
 {
+	trk_input_t *in = arg;
+
 	(void) pg;
-	maybe_resume(arg);
+	/* the queue waits for room on the outputs too */
+	if (in->has_xform)
+		trk_input_xform_drain(in);
+	maybe_resume(in);
 }
 
 static bool
@@ -1118,6 +1239,27 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 						   err->message, err->connection ? "none" : err->sqlstate);
 		return;
 	}
+	if (trk_input_statement_failed(in, name, err))
+		return;
+	if (err->connection)
+		trk_input_fail(in, true, "output \"%s\": %s", name, err->message);
+	else
+		trk_input_fail(in, true, "output \"%s\": %s (SQLSTATE %s)", name, err->message,
+					   err->sqlstate);
+}
+
+/*
+ * trk_input_statement_failed handles a statement of one pipeline failing
+ * with a data error, on an output or (a transform) on the input database
+ * named where: the pipeline stops at that source transaction, after it has
+ * been applied once more to name the change at fault.  False: not a data
+ * error of a pipeline; the caller restarts the input.
+ */
+bool
+trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_error_t *err)
+{
+	const char *name = where;
+
 	if (!err->connection && is_data_error(err->sqlstate) &&
 		err->tag.pipeline >= 0 && (size_t) err->tag.pipeline < in->npipes)
 	{
@@ -1144,7 +1286,7 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 						 "last", trk_lsn_format(err->tag.last, last),
 						 "sqlstate", err->sqlstate, "error", err->message, NULL);
 			trk_input_fail(in, true, "pipeline %s: finding the failing transaction", p->def->name);
-			return;
+			return true;
 		}
 
 		if (err->tag.about == NULL && p->one_by_one < err->tag.lsn)
@@ -1161,7 +1303,7 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 						 "lsn", trk_lsn_format(err->tag.lsn, lsn),
 						 "sqlstate", err->sqlstate, "error", err->message, NULL);
 			trk_input_fail(in, true, "pipeline %s: a statement failed", p->def->name);
-			return;
+			return true;
 		}
 		if (err->check_failed && err->tag.check == TRK_CHECK_ROWS)
 			why = "an update found no row for its key in the output: the output has diverged "
@@ -1169,18 +1311,14 @@ on_dest_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 		snprintf(xid, sizeof(xid), "%u", err->tag.xid);
 		trk_log_error("statement failed", "pipeline", p->def->name,
 					  "lsn", trk_lsn_format(err->tag.lsn, lsn), "xid", xid,
-					  "output", name, "file", err->tag.file ? err->tag.file : "(default mirror)",
+					  "connection", name, "file", err->tag.file ? err->tag.file : "(default mirror)",
 					  "sqlstate", err->sqlstate, "error", why,
 					  "detail", err->detail, "sql", err->sql,
 					  "params", err->tag.about && err->tag.about[0] ? err->tag.about : NULL, NULL);
-		stop_pipeline(in, p, err->tag.lsn, why);
-		return;
+		trk_input_stop_pipeline(in, p, err->tag.lsn, why);
+		return true;
 	}
-	if (err->connection)
-		trk_input_fail(in, true, "output \"%s\": %s", name, err->message);
-	else
-		trk_input_fail(in, true, "output \"%s\": %s (SQLSTATE %s)", name, err->message,
-					   err->sqlstate);
+	return false;
 }
 
 /* ------------------------------------------------------------------ */

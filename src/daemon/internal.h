@@ -1,12 +1,15 @@
 /*
  * internal.h — the daemon's runtime state, shared by its three files:
  *
- *   daemon.c  the root: loop, signals, one input per input connection
- *   start.c   an input's start-up, run on a worker thread with blocking
- *             libpq: destinations and checkpoints, source checks, the slot,
- *             START_REPLICATION
- *   input.c   an input on the loop: stream → decode → route → apply →
- *             checkpoint → feedback
+ *   daemon.c     the root: loop, signals, one input per input connection
+ *   start.c      an input's start-up, run on a worker thread with blocking
+ *                libpq: destinations and checkpoints, source checks, the
+ *                slot, START_REPLICATION
+ *   input.c      an input on the loop: stream → decode → route → apply →
+ *                checkpoint → feedback
+ *   transform.c  between route and apply when a pipeline has transform.sql:
+ *                its queries on the input database, and the queue that
+ *                keeps every change in commit order meanwhile
  */
 #ifndef TRK_DAEMON_INTERNAL_H
 #define TRK_DAEMON_INTERNAL_H
@@ -28,6 +31,7 @@
 #include "daemon/daemon.h"
 #include "route/router.h"
 #include "stream/stream.h"
+#include "transform/queue.h"
 
 /* how often idle pipelines move their checkpoints forward */
 #define TRK_IDLE_ADVANCE_MS 10000
@@ -109,6 +113,8 @@ typedef struct trk_input
 	trk_buf_t	refused;		/* the pipelines a refusal is about, "a,b" */
 	PGconn	   *repl;			/* owned; in COPY BOTH until handed over */
 	trk_router_t router;		/* rebuilt at each start */
+	PGconn	   *xform_conn;		/* owned; for the transforms, until handed
+								 * over */
 	trk_lsn_t	start_lsn;
 	char		sysid[32];
 
@@ -133,6 +139,23 @@ typedef struct trk_input
 	trk_mirror_stmt_t stmt;
 	trk_write_t write;			/* a template bound to one change */
 	trk_buf_t	about;			/* scratch: a statement's parameters */
+
+	/* the transform stage (transform.c); has_xform: some pipeline has one */
+	bool		has_xform;
+	trk_pgdest_t *xform;		/* owned; the transforms' session */
+	trk_xq_t	queue;			/* messages waiting for their transforms */
+	trk_xq_entry_t *cur;		/* the entry being applied, or NULL */
+	trk_lsn_t	q_end;			/* the last queued transaction: end LSN, */
+	uint32_t	q_xid;			/* xid and commit time, for meta.* */
+	bool		q_has_xid;
+	char		q_time[64];
+	trk_write_t xwrite;			/* a transform bound to one change */
+	/* transforms on a replica wait until it has replayed their change */
+	trk_lsn_t	replayed;		/* the replica's replay position, as last read */
+	uint64_t	gate;			/* the entry whose transforms wait for it */
+	bool		probing;		/* a read of the replay position is out */
+	uint64_t	gate_since_ms;
+	uv_timer_t	probe_timer;
 	trk_buf_t	err;
 	trk_buf_t	sql;			/* scratch: a statement being wrapped */
 	const char **values;		/* owned scratch for statement parameters */
@@ -143,17 +166,41 @@ typedef struct trk_input
 /* start.c */
 void		trk_input_setup_work(uv_work_t *w);
 void		trk_input_setup_release(trk_input_t *in);
-PGconn	   *trk_input_connect(const trk_connection_t *c, bool replication,
+PGconn	   *trk_input_connect(const trk_connection_t *c, bool replica, bool replication,
 							  trk_buf_t *err);
 
 /* input.c */
 void		trk_input_begin_streaming(trk_input_t *in);
+int			trk_input_decode(trk_input_t *in, trk_lsn_t start, const char *data,
+							 size_t len, trk_change_t *c);
+void		trk_input_dispatch(trk_input_t *in, const trk_change_t *c, size_t len);
+void		trk_input_keepalive(trk_input_t *in, trk_lsn_t walend);
+void		trk_input_stop_pipeline(trk_input_t *in, run_pipeline_t *p, trk_lsn_t at,
+									const char *why);
+bool		trk_input_statement_failed(trk_input_t *in, const char *where,
+									   const trk_dest_error_t *err);
+void		trk_input_maybe_resume(trk_input_t *in);
+bool		trk_input_dest_busy(const trk_input_t *in);
+void		trk_input_commit_quiet(trk_input_t *in);
 void		trk_input_fail(trk_input_t *in, bool retry, const char *fmt, ...)
 			__attribute__((format(printf, 3, 4)));
 void		trk_input_shutdown(trk_input_t *in);
 void		trk_input_close_sessions(trk_input_t *in);
 void		trk_input_on_timer(uv_timer_t *t);
 trk_lsn_t	trk_input_min_stored(const trk_input_t *in);
+
+/* transform.c */
+void		trk_input_xform_init(trk_input_t *in);
+int			trk_input_xform_open(trk_input_t *in, char *errbuf, size_t errlen);
+void		trk_input_xform_close(trk_input_t *in);
+void		trk_input_xform_free(trk_input_t *in);
+void		trk_input_xform_message(trk_input_t *in, trk_lsn_t start, const char *data,
+									size_t len);
+bool		trk_input_xform_keepalive(trk_input_t *in, trk_lsn_t walend);
+void		trk_input_xform_drained(trk_input_t *in);
+void		trk_input_xform_drain(trk_input_t *in);
+bool		trk_input_xform_blocked(const trk_input_t *in);
+const PGresult *trk_input_xform_rows(const trk_input_t *in, int pipeline);
 
 /* daemon.c */
 void		trk_daemon_input_changed(trk_daemon_t *d);

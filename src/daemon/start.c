@@ -59,7 +59,7 @@ ignore_notice(void *arg, const char *message)
 }
 
 PGconn *
-trk_input_connect(const trk_connection_t *c, bool replication, trk_buf_t *err)
+trk_input_connect(const trk_connection_t *c, bool replica, bool replication, trk_buf_t *err)
 {
 	const char *kw[TRK_CONN_MAX_PARAMS],
 			   *val[TRK_CONN_MAX_PARAMS];
@@ -101,12 +101,12 @@ trk_input_connect(const trk_connection_t *c, bool replication, trk_buf_t *err)
 		xv[nx++] = "database";
 	}
 	xk[nx] = xv[nx] = NULL;
-	trk_connection_params(c, false, kw, val, xk, xv);
+	trk_connection_params(c, replica, kw, val, xk, xv);
 	pg = PQconnectdbParams(kw, val, 0);
 	trk_buf_free(&options);
 	if (PQstatus(pg) != CONNECTION_OK)
 	{
-		trk_buf_appendf(err, "could not connect to \"%s\": ", c->name);
+		trk_buf_appendf(err, "could not connect to \"%s\"%s: ", c->name, replica ? "'s replica" : "");
 		first_line(err, PQerrorMessage(pg));
 		PQfinish(pg);
 		return NULL;
@@ -127,7 +127,7 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 	size_t		nrows = 0;
 	bool		ok = false;
 
-	d->setup_conn = trk_input_connect(d->conn, false, &err);
+	d->setup_conn = trk_input_connect(d->conn, false, false, &err);
 	if (d->setup_conn == NULL)
 	{
 		set_result(in, SETUP_RETRY, "output %s", trk_buf_cstr(&err));
@@ -441,7 +441,7 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 	}
 	else
 	{
-		repl = trk_input_connect(in->conn, true, &err);
+		repl = trk_input_connect(in->conn, false, true, &err);
 		if (repl == NULL || trk_slot_create(repl, in->conn->slot, &in->start_lsn, &err) != 0)
 		{
 			set_result(in, SETUP_RETRY, "%s", trk_buf_cstr(&err));
@@ -505,6 +505,54 @@ done:
 }
 
 /* ------------------------------------------------------------------ */
+/* 4. the transforms' session                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * setup_transforms readies the session transform.sql runs on, read-only:
+ * the connection of the checks above, or one to the replica.
+ */
+static bool
+setup_transforms(trk_input_t *in, PGconn **src)
+{
+	trk_buf_t	err = {0};
+	PGconn	   *pg = *src;
+	PGresult   *r;
+	bool		ok;
+
+	if (in->conn->has_replica)
+	{
+		pg = trk_input_connect(in->conn, true, false, &err);
+		if (pg == NULL)
+		{
+			set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
+			trk_buf_free(&err);
+			return false;
+		}
+	}
+	r = PQexec(pg, "SET default_transaction_read_only = on");
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+	{
+		first_line(&err, PQresultErrorMessage(r));
+		set_result(in, SETUP_RETRY, "input \"%s\": cannot ready the transforms' session: %s",
+				   in->conn->name, trk_buf_cstr(&err));
+	}
+	PQclear(r);
+	trk_buf_free(&err);
+	if (!ok)
+	{
+		if (pg != *src)
+			PQfinish(pg);
+		return false;
+	}
+	in->xform_conn = pg;
+	if (pg == *src)
+		*src = NULL;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* the whole start-up                                                 */
 /* ------------------------------------------------------------------ */
 
@@ -523,7 +571,7 @@ trk_input_setup_work(uv_work_t *w)
 		if (!setup_dest(in, &in->dests[i]))
 			goto done;
 
-	src = trk_input_connect(in->conn, false, &err);
+	src = trk_input_connect(in->conn, false, false, &err);
 	if (src == NULL)
 	{
 		set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
@@ -547,13 +595,15 @@ trk_input_setup_work(uv_work_t *w)
 		goto done;
 	if (in->repl == NULL)
 	{
-		in->repl = trk_input_connect(in->conn, true, &err);
+		in->repl = trk_input_connect(in->conn, false, true, &err);
 		if (in->repl == NULL)
 		{
 			set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
 			goto done;
 		}
 	}
+	if (in->has_xform && !setup_transforms(in, &src))
+		goto done;
 	if (trk_slot_start(in->repl, in->conn->slot, in->start_lsn, trk_buf_cstr(&add_tables), &err) != 0)
 	{
 		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(&err));
@@ -573,6 +623,11 @@ done:
 void
 trk_input_setup_release(trk_input_t *in)
 {
+	if (in->xform_conn)
+	{
+		PQfinish(in->xform_conn);
+		in->xform_conn = NULL;
+	}
 	if (in->repl)
 	{
 		PQfinish(in->repl);
