@@ -59,6 +59,8 @@ typedef struct trk_connection
 	trk_endpoint_t primary;
 	bool		has_replica;
 	trk_endpoint_t replica;		/* defaults filled from primary */
+	int64_t		replica_wait_ms;	/* how long a transform waits for the
+									 * replica to replay its change */
 	char	   *sslmode;		/* owned; NULL = libpq's default */
 	trk_kv_t   *options;		/* owned; extra libpq keywords */
 	size_t		noptions;

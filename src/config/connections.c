@@ -268,7 +268,7 @@ load_options(conn_loader_t *l, const trk_ynode_t *opts, trk_connection_t *c)
 /* Keys that only one adapter understands. */
 static const char *const postgres_only[] = {
 	"host", "port", "database", "user", "pass", "sslmode", "replica_host",
-	"replica_port", "replica_db", "replica_user", "replica_pass", "slot", "options",
+	"replica_port", "replica_db", "replica_user", "replica_pass", "replica_wait_ms", "slot", "options",
 };
 static const char *const ducklake_only[] = {"catalog", "data_path"};
 
@@ -382,8 +382,9 @@ load_connection(conn_loader_t *l, const trk_ynode_t *m, trk_config_t *cfg)
 		c.has_replica = c.replica.host != NULL;
 		{
 			static const char *const rkeys[] = {
-				"replica_port", "replica_db", "replica_user", "replica_pass",
+				"replica_port", "replica_db", "replica_user", "replica_pass", "replica_wait_ms",
 				"replica_port_path", "replica_db_path", "replica_user_path", "replica_pass_path",
+				"replica_wait_ms_path",
 			};
 
 			if (!c.has_replica)
@@ -411,6 +412,12 @@ load_connection(conn_loader_t *l, const trk_ynode_t *m, trk_config_t *cfg)
 			c.replica.user = v ? v : (c.primary.user ? trk_strdup(c.primary.user) : NULL);
 			v = get_value(l, m, "replica_pass", &w);
 			c.replica.pass = v ? v : (c.primary.pass ? trk_strdup(c.primary.pass) : NULL);
+			c.replica_wait_ms = 30000;
+			v = get_value(l, m, "replica_wait_ms", &w);
+			if (v && !trk_cfg_parse_int(v, 0, 24 * 3600 * 1000, &c.replica_wait_ms))
+				error_at(l, &w, "\"replica_wait_ms\" must be a whole number of milliseconds from 0 "
+						 "to 86400000, not \"%s\"", shown(&w, v));
+			free(v);
 		}
 
 		c.slot = get_value(l, m, "slot", &w);

@@ -38,6 +38,8 @@ static const keydef_t connection_keys[] = {
 	{"replica_db", KT_STRING, false, true, NULL, "database", "postgres: the replica's database"},
 	{"replica_user", KT_STRING, false, true, NULL, "user", "postgres: the replica's role"},
 	{"replica_pass", KT_STRING, false, true, NULL, "pass", "postgres: the replica's password"},
+	{"replica_wait_ms", KT_INT, false, true, NULL, "30000",
+	"postgres: how long a transform waits for the replica to replay its change before trucker restarts the input"},
 	{"slot", KT_STRING, false, true, NULL, "trucker_<name>",
 	"postgres: the logical replication slot trucker consumes when this connection is an input"},
 	{"options", KT_MAP, false, false, NULL, NULL,
