@@ -5,8 +5,8 @@
 # for a change, then streams: two throwaway PostgreSQL clusters (a shop and
 # a warehouse) are started, `trucker run pipelines` follows the shop, and a
 # burst of orders (inserts, updates, a key change, deletes) arrives in the
-# warehouse's orders_mirror exactly, in the customer_totals aggregate and in
-# the audit trail.  Everything is removed at the end.
+# warehouse's orders_mirror exactly, in the customer_totals aggregate, in the
+# enriched orders and in the audit trail.  Everything is removed at the end.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -109,6 +109,18 @@ warehouse -c "$totals LIMIT 5"
 [ "$(shop -tAc "$group")" = "$(warehouse -tAc "$totals")" ] ||
 	{ echo "customer_totals differs from a GROUP BY on the shop" >&2; exit 1; }
 echo "... equal, row for row, to the shop's $group"
+# the enrichment: transform.sql joins each order with its customer on the shop
+join="SELECT o.id, c.id, c.name, c.country, o.amount, o.status FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY o.id"
+enriched="SELECT id, customer_id, customer_name, country, amount, status FROM orders_enriched ORDER BY id"
+for _ in $(seq 100); do
+	[ "$(shop -tAc "$join")" = "$(warehouse -tAc "$enriched")" ] && break
+	sleep 0.1
+done
+echo "warehouse.orders_enriched (transform.sql: each order joined with its customer on the shop), first rows:"
+warehouse -c "$enriched LIMIT 3"
+[ "$(shop -tAc "$join")" = "$(warehouse -tAc "$enriched")" ] ||
+	{ echo "orders_enriched differs from the join on the shop" >&2; exit 1; }
+echo "... equal, row for row, to the join on the shop"
 echo "warehouse.audit.orders_log (one row per change, by meta.lsn):"
 warehouse -c "SELECT op, count(*) FROM audit.orders_log GROUP BY op ORDER BY op"
 echo "warehouse.trucker.checkpoints (written in the same transaction as the rows):"

@@ -760,6 +760,50 @@ apply_one(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, si
 }
 
 /*
+ * key_moved: the update changed the output key, as the first transformed
+ * row has it, from what the old row holds under the same column names.
+ * The mirror's upsert then writes a new row, and the old one must go.
+ */
+static bool
+key_moved(const run_pipeline_t *p, const trk_change_t *c, const PGresult *r)
+{
+	size_t		nkey = p->def->key ? p->def->nkey : c->npk;
+	bool		moved = false;
+
+	if (c->identity == NULL)
+		return false;			/* the old row was not logged: its key stayed */
+	for (size_t i = 0; i < nkey; i++)
+	{
+		const char *k = p->def->key ? p->def->key[i] : c->pk[i];
+		const trk_column_t *o = trk_change_column(c->identity, c->nidentity, k);
+		int			f = -1;
+
+		/* by exact name: PQfnumber would fold the case */
+		for (int j = 0; j < PQnfields(r) && f < 0; j++)
+			if (strcmp(PQfname(r, j), k) == 0)
+				f = j;
+
+		if (o == NULL || o->value.text == NULL || f < 0 || PQgetisnull(r, 0, f))
+			return false;		/* not comparable: nothing is known to move */
+		if (strcmp(o->value.text, PQgetvalue(r, 0, f)) != 0)
+			moved = true;
+	}
+	return moved;
+}
+
+/* delete_old_key removes, before a moved row is written, the row under its old key */
+static bool
+delete_old_key(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
+{
+	trk_change_t del = *c;
+
+	del.action = TRK_ACT_DELETE;
+	del.columns = NULL;
+	del.ncolumns = 0;
+	return apply_mirror(in, p, idx, &del, bytes, NULL, 0);
+}
+
+/*
  * apply_transformed writes each row transform.sql returned for the change.
  * No row skips the change — except a delete without delete.sql, which the
  * mirror still applies by the old row's key.
@@ -782,6 +826,9 @@ apply_transformed(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_
 	row = trk_arena_alloc(&in->arena, (size_t) nf * sizeof(trk_column_t));
 	for (int i = 0; i < n; i++)
 	{
+		if (i == 0 && c->action == TRK_ACT_UPDATE && p->def->sql[TRK_SQL_UPDATE] == NULL &&
+			key_moved(p, c, r) && !delete_old_key(in, p, idx, c, bytes))
+			return false;
 		for (int j = 0; j < nf; j++)
 		{
 			memset(&row[j], 0, sizeof(row[j]));

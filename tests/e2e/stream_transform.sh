@@ -2,10 +2,11 @@
 #  (a) the repository's orders_enriched example — each order joined with its
 #      customer on the source, the transformed row mirrored — beside a plain
 #      mirror of the same table and a transform feeding a pipeline's own
-#      insert.sql, under inserts, updates and deletes while trucker is killed
-#      with SIGKILL again and again: the enriched table equals the join, the
-#      mirror equals the table, deletes remove enriched rows (the transform
-#      returns no row for them; the mirror deletes by the old key);
+#      insert.sql, under inserts, updates, key changes and deletes while
+#      trucker is killed with SIGKILL again and again: the enriched table
+#      equals the join, the mirror equals the table, deletes remove enriched
+#      rows (the transform returns no row for them; the mirror deletes by the
+#      old key), a changed key moves the enriched row;
 #  (b) the transform reads the source as it is when it runs: a customer
 #      renamed before an order changes is seen by that order only;
 #  (c) a transform failing with a data error (division by zero) stops its
@@ -55,10 +56,11 @@ step_sql() {
 	local i id sql="BEGIN;"$'\n'
 	for i in $(seq $((RANDOM % 50 + 1))); do
 		id=$((RANDOM % 2000 + 1))
-		case $((RANDOM % 4)) in
+		case $((RANDOM % 5)) in
 		0 | 1) sql+="INSERT INTO orders (id, customer_id, amount, status, qty) VALUES ($id, $((RANDOM % 50 + 1)), $((RANDOM % 9000)) / 100.0, 'new', $((RANDOM % 5 + 1))) ON CONFLICT (id) DO NOTHING;"$'\n' ;;
 		2) sql+="UPDATE orders SET status = 'paid', amount = amount + 1, customer_id = $((RANDOM % 50 + 1)) WHERE id = $id;"$'\n' ;;
 		3) sql+="DELETE FROM orders WHERE id = $id;"$'\n' ;;
+		4) sql+="UPDATE orders SET id = id + 100000 WHERE id = $id AND NOT EXISTS (SELECT FROM orders WHERE id = $id + 100000);"$'\n' ;;
 		esac
 	done
 	echo "$sql COMMIT;"
