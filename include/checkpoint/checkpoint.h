@@ -8,6 +8,15 @@
  *     database           text
  *     slot               text     … and through which slot
  *     updated_at         timestamptz
+ *     stopped_lsn        pg_lsn   a stopped pipeline: the transaction it
+ *     stopped_error      text     failed on, and why (NULL = running)
+ *     skip_lsn           pg_lsn   a transaction `trucker skip` sends to the
+ *                                 dead letters instead of applying it
+ *
+ * trucker.dead_letters holds the changes a pipeline did not apply: with
+ * on_error: dead_letter, each change whose statement failed, written by
+ * trucker.try_apply (which runs the statement under a savepoint of its
+ * own), and each change of a transaction `trucker skip` passed over.
  *
  * The row is updated in the same transaction as the pipeline's writes
  * (TRK_CHECKPOINT_UPDATE_SQL, sent by the streaming code), so the output and
@@ -29,9 +38,27 @@
 
 /* $1 pipeline, $2 the lsn it moves from, $3 the lsn it moves to */
 #define TRK_CHECKPOINT_UPDATE_SQL \
-	"WITH trk_moved AS (UPDATE trucker.checkpoints SET lsn = $3::pg_lsn, updated_at = now() " \
+	"WITH trk_moved AS (UPDATE trucker.checkpoints SET lsn = $3::pg_lsn, updated_at = now(), " \
+	"skip_lsn = CASE WHEN skip_lsn <= $3::pg_lsn THEN NULL ELSE skip_lsn END, " \
+	"stopped_error = CASE WHEN skip_lsn <= $3::pg_lsn THEN NULL ELSE stopped_error END " \
 	"WHERE pipeline = $1 AND lsn = $2::pg_lsn RETURNING 1) " \
 	"SELECT 1 / count(*)::int FROM trk_moved"
+
+/*
+ * One change's statement run under a savepoint of its own; on failure the
+ * change goes to trucker.dead_letters and the transaction goes on.  $1
+ * pipeline, $2 the change's LSN, $3 its transaction's end LSN, $4 xid, $5
+ * the change as wal2json sent it, $6 the statement, $7 its parameters,
+ * $8 their type OIDs (0 = infer).
+ */
+#define TRK_TRY_APPLY_SQL \
+	"SELECT trucker.try_apply($1, $2::pg_lsn, $3::pg_lsn, $4::bigint, $5, $6, " \
+	"$7::text[], $8::oid[])"
+
+/* a change of a transaction `trucker skip` passed over: $1 … $5 as above, $6 why */
+#define TRK_DEAD_LETTER_SQL \
+	"INSERT INTO trucker.dead_letters (pipeline, lsn, end_lsn, xid, change, error) " \
+	"VALUES ($1, $2::pg_lsn, $3::pg_lsn, $4::bigint, $5, $6)"
 
 typedef struct trk_checkpoint_row
 {
@@ -40,6 +67,9 @@ typedef struct trk_checkpoint_row
 	char	   *system_identifier;	/* owned */
 	char	   *database;		/* owned */
 	char	   *slot;			/* owned */
+	trk_lsn_t	stopped_lsn;	/* 0 = running */
+	char	   *stopped_error;	/* owned; NULL when none */
+	trk_lsn_t	skip_lsn;		/* 0 = none */
 } trk_checkpoint_row_t;
 
 /*
@@ -70,6 +100,22 @@ int			trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows,
 int			trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn,
 								  const char *sysid, const char *database,
 								  const char *slot, trk_buf_t *err);
+
+/* trk_checkpoint_record_stop marks a pipeline stopped at lsn, and why. */
+int			trk_checkpoint_record_stop(PGconn *pg, const char *pipeline, trk_lsn_t lsn,
+									   const char *why, trk_buf_t *err);
+
+/*
+ * trk_checkpoint_resume clears a pipeline's stop, so that it tries its
+ * failing transaction again; trk_checkpoint_skip (lsn: the transaction it
+ * stopped at) has it send that transaction to the dead letters instead.
+ * Both fail, saying why, when the pipeline is not stopped (at lsn).  *was
+ * gets the transaction it was stopped at.
+ */
+int			trk_checkpoint_resume(PGconn *pg, const char *pipeline, trk_lsn_t *was,
+								  trk_buf_t *err);
+int			trk_checkpoint_skip(PGconn *pg, const char *pipeline, trk_lsn_t lsn,
+								trk_buf_t *err);
 
 void		trk_checkpoint_rows_free(trk_checkpoint_row_t *rows, size_t n);
 

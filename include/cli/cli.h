@@ -21,6 +21,8 @@ int			trk_cli_main(int argc, char **argv);
 int			trk_cmd_check(int argc, char **argv);
 int			trk_cmd_render(int argc, char **argv);
 int			trk_cmd_run(int argc, char **argv);
+int			trk_cmd_skip(int argc, char **argv);
+int			trk_cmd_resume(int argc, char **argv);
 
 /*
  * trk_cli_connections_file picks the connections file: -c FILE, else

@@ -52,6 +52,61 @@ trk_checkpoint_ensure_table(PGconn *pg, trk_buf_t *err)
 		" database text NOT NULL,"
 		" slot text NOT NULL,"
 		" updated_at timestamptz NOT NULL DEFAULT now());"
+		"ALTER TABLE trucker.checkpoints"
+		" ADD COLUMN IF NOT EXISTS stopped_lsn pg_lsn,"
+		" ADD COLUMN IF NOT EXISTS stopped_error text,"
+		" ADD COLUMN IF NOT EXISTS skip_lsn pg_lsn;"
+		"CREATE TABLE IF NOT EXISTS trucker.dead_letters ("
+		" id bigserial PRIMARY KEY,"
+		" pipeline text NOT NULL,"
+		" lsn pg_lsn,"
+		" end_lsn pg_lsn NOT NULL,"
+		" xid bigint,"
+		" change text,"
+		" statement text,"
+		" params text[],"
+		" sqlstate text,"
+		" error text NOT NULL,"
+		" created_at timestamptz NOT NULL DEFAULT now());"
+		/*
+		 * try_apply: the statement is prepared as it is, never edited, and
+		 * its parameters are passed as quoted literals, coerced to the
+		 * parameter types as bound parameters would be; the EXCEPTION
+		 * block is a savepoint of its own.
+		 */
+		"CREATE OR REPLACE FUNCTION trucker.try_apply(p_pipeline text, p_lsn pg_lsn,"
+		" p_end_lsn pg_lsn, p_xid bigint, p_change text, p_sql text, p_params text[],"
+		" p_types oid[]) RETURNS text LANGUAGE plpgsql AS $trk$"
+		"DECLARE n int := coalesce(array_length(p_params, 1), 0); types text; args text;"
+		"BEGIN"
+		" IF EXISTS (SELECT FROM pg_prepared_statements WHERE name = 'trk_try_apply') THEN"
+		"  DEALLOCATE trk_try_apply;"
+		" END IF;"
+		" SELECT string_agg(CASE WHEN coalesce(p_types[i], 0) = 0 THEN 'unknown'"
+		"  ELSE format_type(p_types[i], NULL) END, ', ' ORDER BY i),"
+		"  string_agg(quote_nullable(p_params[i]), ', ' ORDER BY i)"
+		"  INTO types, args FROM generate_series(1, n) i;"
+		" BEGIN"
+		"  IF n > 0 THEN"
+		"   EXECUTE format('PREPARE trk_try_apply (%s) AS %s', types, p_sql);"
+		"   EXECUTE format('EXECUTE trk_try_apply (%s)', args);"
+		"  ELSE"
+		"   EXECUTE format('PREPARE trk_try_apply AS %s', p_sql);"
+		"   EXECUTE 'EXECUTE trk_try_apply';"
+		"  END IF;"
+		"  DEALLOCATE trk_try_apply;"
+		"  RETURN NULL;"
+		" EXCEPTION WHEN OTHERS THEN"
+		"  IF EXISTS (SELECT FROM pg_prepared_statements WHERE name = 'trk_try_apply') THEN"
+		"   DEALLOCATE trk_try_apply;"
+		"  END IF;"
+		"  INSERT INTO trucker.dead_letters (pipeline, lsn, end_lsn, xid, change, statement,"
+		"   params, sqlstate, error)"
+		"  VALUES (p_pipeline, p_lsn, p_end_lsn, p_xid, p_change, p_sql, p_params, SQLSTATE,"
+		"   SQLERRM);"
+		"  RETURN SQLSTATE || ': ' || SQLERRM;"
+		" END;"
+		"END $trk$;"
 		"COMMIT";
 
 	if (exec_ok(pg, sql, "cannot create trucker.checkpoints", err) != 0)
@@ -81,7 +136,8 @@ trk_checkpoint_claim(PGconn *pg, const char *pipeline, trk_buf_t *err)
 int
 trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_buf_t *err)
 {
-	PGresult   *r = PQexec(pg, "SELECT pipeline, lsn::text, system_identifier, database, slot "
+	PGresult   *r = PQexec(pg, "SELECT pipeline, lsn::text, system_identifier, database, slot, "
+						   "stopped_lsn::text, stopped_error, skip_lsn::text "
 						   "FROM trucker.checkpoints");
 	int			n;
 
@@ -102,6 +158,13 @@ trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_
 		row->system_identifier = trk_strdup(PQgetvalue(r, i, 2));
 		row->database = trk_strdup(PQgetvalue(r, i, 3));
 		row->slot = trk_strdup(PQgetvalue(r, i, 4));
+		if (!PQgetisnull(r, i, 5) &&
+			!trk_lsn_parse(PQgetvalue(r, i, 5), (size_t) PQgetlength(r, i, 5), &row->stopped_lsn))
+			row->stopped_lsn = 0;
+		row->stopped_error = PQgetisnull(r, i, 6) ? NULL : trk_strdup(PQgetvalue(r, i, 6));
+		if (!PQgetisnull(r, i, 7) &&
+			!trk_lsn_parse(PQgetvalue(r, i, 7), (size_t) PQgetlength(r, i, 7), &row->skip_lsn))
+			row->skip_lsn = 0;
 	}
 	*nrows = (size_t) n;
 	PQclear(r);
@@ -127,11 +190,121 @@ trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn, const cha
 	return 0;
 }
 
+int
+trk_checkpoint_record_stop(PGconn *pg, const char *pipeline, trk_lsn_t lsn, const char *why,
+						   trk_buf_t *err)
+{
+	char		lsn_text[TRK_LSN_BUFSIZE];
+	const char *values[3] = {pipeline, trk_lsn_format(lsn, lsn_text), why};
+	PGresult   *r = PQexecParams(pg,
+								 "UPDATE trucker.checkpoints SET stopped_lsn = $2::pg_lsn, "
+								 "stopped_error = $3 WHERE pipeline = $1",
+								 3, NULL, values, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return trk_pq_fail(err, "cannot record the pipeline's stop", pg, r);
+	PQclear(r);
+	return 0;
+}
+
+/* stopped_at reads a pipeline's stop: 1 stopped (at *lsn), 0 running, -1 error */
+static int
+stopped_at(PGconn *pg, const char *pipeline, trk_lsn_t *lsn, trk_buf_t *err)
+{
+	const char *values[1] = {pipeline};
+	PGresult   *r = PQexecParams(pg, "SELECT stopped_lsn::text FROM trucker.checkpoints "
+								 "WHERE pipeline = $1 FOR UPDATE", 1, NULL, values, NULL, NULL, 0);
+	int			rc;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return trk_pq_fail(err, "cannot read trucker.checkpoints", pg, r);
+	if (PQntuples(r) == 0)
+	{
+		trk_buf_appendf(err, "pipeline %s has no checkpoint in its output: it has never run", pipeline);
+		PQclear(r);
+		return -1;
+	}
+	rc = PQgetisnull(r, 0, 0) ? 0 : 1;
+	if (rc == 1 && !trk_lsn_parse(PQgetvalue(r, 0, 0), (size_t) PQgetlength(r, 0, 0), lsn))
+		rc = 0;
+	PQclear(r);
+	return rc;
+}
+
+/* exec_params runs one statement with text parameters */
+static int
+exec_params(PGconn *pg, const char *sql, int n, const char *const *values, const char *what,
+			trk_buf_t *err)
+{
+	PGresult   *r = PQexecParams(pg, sql, n, NULL, values, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return trk_pq_fail(err, what, pg, r);
+	PQclear(r);
+	return 0;
+}
+
+int
+trk_checkpoint_resume(PGconn *pg, const char *pipeline, trk_lsn_t *was, trk_buf_t *err)
+{
+	const char *values[1] = {pipeline};
+	int			rc;
+
+	if (exec_ok(pg, "BEGIN", "cannot begin", err) != 0)
+		return -1;
+	rc = stopped_at(pg, pipeline, was, err);
+	if (rc == 0)
+		trk_buf_appendf(err, "pipeline %s is not stopped", pipeline);
+	if (rc == 1)
+		rc = exec_params(pg, "UPDATE trucker.checkpoints SET stopped_lsn = NULL, "
+						 "stopped_error = NULL WHERE pipeline = $1", 1, values,
+						 "cannot resume the pipeline", err) == 0 ? 1 : -1;
+	if (rc != 1)
+	{
+		PQclear(PQexec(pg, "ROLLBACK"));
+		return -1;
+	}
+	return exec_ok(pg, "COMMIT", "cannot commit", err);
+}
+
+int
+trk_checkpoint_skip(PGconn *pg, const char *pipeline, trk_lsn_t lsn, trk_buf_t *err)
+{
+	char		want[TRK_LSN_BUFSIZE];
+	char		have[TRK_LSN_BUFSIZE];
+	const char *values[2] = {pipeline, trk_lsn_format(lsn, want)};
+	trk_lsn_t	at = 0;
+	int			rc;
+
+	if (exec_ok(pg, "BEGIN", "cannot begin", err) != 0)
+		return -1;
+	rc = stopped_at(pg, pipeline, &at, err);
+	if (rc == 0)
+		trk_buf_appendf(err, "pipeline %s is not stopped: there is nothing to skip", pipeline);
+	else if (rc == 1 && at != lsn)
+	{
+		trk_buf_appendf(err, "pipeline %s is stopped at %s, not at %s: skip only the "
+						"transaction it failed on", pipeline, trk_lsn_format(at, have), want);
+		rc = -1;
+	}
+	if (rc == 1)
+		rc = exec_params(pg, "UPDATE trucker.checkpoints SET stopped_lsn = NULL, "
+						 "skip_lsn = $2::pg_lsn WHERE pipeline = $1", 2, values,
+						 "cannot skip the transaction", err) == 0 ? 1 : -1;
+	if (rc != 1)
+	{
+		PQclear(PQexec(pg, "ROLLBACK"));
+		return -1;
+	}
+	return exec_ok(pg, "COMMIT", "cannot commit", err);
+}
+
 void
 trk_checkpoint_rows_free(trk_checkpoint_row_t *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 	{
+		free(rows[i].stopped_error);
 		free(rows[i].pipeline);
 		free(rows[i].system_identifier);
 		free(rows[i].database);

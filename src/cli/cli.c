@@ -20,6 +20,8 @@ static const command_t commands[] = {
 	{"run", trk_cmd_run, "stream every pipeline of DIR (after checking it)"},
 	{"check", trk_cmd_check, "check a pipelines folder and report every error"},
 	{"render", trk_cmd_render, "show the SQL a pipeline would run for a change"},
+	{"skip", trk_cmd_skip, "send a stopped pipeline's failing transaction to the dead letters"},
+	{"resume", trk_cmd_resume, "have a stopped pipeline try its failing transaction again"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "show help for a command"},
 };

@@ -26,6 +26,8 @@ run_usage(FILE *out)
 			"      --log-level LEVEL       debug, info (default), warn or error\n"
 			"      --shutdown-timeout SECS how long a stop may wait for the batch in\n"
 			"                              flight to commit before rolling it back (5)\n"
+			"      --control PATH          the control socket `trucker skip` and\n"
+			"                              `resume` reach (default: DIR/.trucker.sock)\n"
 			"  -h, --help                  show this help\n");
 }
 
@@ -37,10 +39,13 @@ trk_cmd_run(int argc, char **argv)
 		{"log-format", required_argument, NULL, 'F'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"shutdown-timeout", required_argument, NULL, 'T'},
+		{"control", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_flag = NULL;
+	const char *control = NULL;
+	char	   *control_path;
 	trk_diags_t diags = {0};
 	trk_config_t *cfg;
 	char	   *file;
@@ -84,6 +89,9 @@ trk_cmd_run(int argc, char **argv)
 				}
 				dopts.shutdown_timeout_ms = (int64_t) (secs * 1000);
 				break;
+			case 'C':
+				control = optarg;
+				break;
 			case 'h':
 				run_usage(stdout);
 				return TRK_EXIT_OK;
@@ -107,7 +115,10 @@ trk_cmd_run(int argc, char **argv)
 		return TRK_EXIT_FAIL;
 
 	trk_log_setup(format, level);
+	control_path = control ? trk_strdup(control) : trk_control_default_path(argv[optind]);
+	dopts.control_path = control_path;
 	rc = trk_daemon_run(cfg, &dopts);
+	free(control_path);
 	trk_config_free(cfg);
 	return rc == 0 ? TRK_EXIT_OK : TRK_EXIT_FAIL;
 }

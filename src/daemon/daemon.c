@@ -23,6 +23,8 @@ struct trk_daemon
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	uv_timer_t	shutdown_timer;
+	uv_pipe_t	control;
+	bool		has_control;
 	bool		stopping;
 	bool		closed;
 	int			exit_code;
@@ -63,10 +65,6 @@ build_inputs(trk_daemon_t *d)
 
 			if (strcmp(p->input_connection, conn->name) != 0 || out == NULL)
 				continue;
-			if (p->on_error == TRK_ON_ERROR_DEAD_LETTER)
-				trk_log_warn("on_error: dead_letter is not part of this version yet: a failing "
-							 "change stops this pipeline, as with on_error: stop",
-							 "pipeline", p->name, NULL);
 			if (out->adapter != TRK_ADAPTER_POSTGRES)
 			{
 				trk_log_warn("pipeline not streamed: ducklake outputs are not part of this "
@@ -129,6 +127,14 @@ after_work(uv_work_t *w, int status)
 	trk_input_t *in = w->data;
 
 	in->work_running = false;
+	if (in->reload && !in->daemon->stopping && status != UV_ECANCELED)
+	{
+		/* a pipeline changed while it started: read it again */
+		in->reload = false;
+		trk_input_setup_release(in);
+		trk_daemon_schedule_start(in, 0);
+		return;
+	}
 	if (in->daemon->stopping || status == UV_ECANCELED)
 	{
 		trk_input_setup_release(in);
@@ -176,6 +182,48 @@ trk_daemon_schedule_start(trk_input_t *in, int delay_ms)
 	uv_timer_start(&in->timer, on_retry_timer, (uint64_t) (delay_ms < 0 ? 0 : delay_ms), 0);
 }
 
+/*
+ * trk_daemon_reload_pipeline starts the input of pipeline name again, so
+ * that it reads the pipeline's checkpoint row afresh (after `trucker skip`
+ * or `resume` changed it).  -1: no such pipeline runs here.
+ */
+int
+trk_daemon_reload_pipeline(trk_daemon_t *d, const char *name)
+{
+	for (size_t i = 0; i < d->ninputs; i++)
+	{
+		trk_input_t *in = &d->inputs[i];
+
+		for (size_t j = 0; j < in->npipes; j++)
+		{
+			if (strcmp(in->pipes[j].def->name, name) != 0)
+				continue;
+			trk_log_info("pipeline changed by a command; starting its input again",
+						 "pipeline", name, "connection", in->conn->name, NULL);
+			if (d->stopping)
+				return 0;
+			switch (in->state)
+			{
+				case IN_STARTING:
+					in->reload = true;
+					break;
+				case IN_STREAMING:
+					trk_input_restart(in, "pipeline %s changed by a command", name);
+					break;
+				case IN_WAITING:
+				case IN_REFUSED:
+					trk_daemon_schedule_start(in, 0);
+					trk_daemon_input_changed(d);
+					break;
+				case IN_CLOSED:
+					break;
+			}
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* ------------------------------------------------------------------ */
 /* stopping                                                           */
 /* ------------------------------------------------------------------ */
@@ -192,6 +240,8 @@ close_all(trk_daemon_t *d)
 		uv_close((uv_handle_t *) &d->inputs[i].commit_timer, NULL);
 		uv_close((uv_handle_t *) &d->inputs[i].probe_timer, NULL);
 	}
+	if (d->has_control)
+		trk_control_close(&d->control, d->opts.control_path);
 	uv_close((uv_handle_t *) &d->sigterm, NULL);
 	uv_close((uv_handle_t *) &d->sigint, NULL);
 	uv_close((uv_handle_t *) &d->shutdown_timer, NULL);
@@ -285,6 +335,8 @@ free_inputs(trk_daemon_t *d)
 			free(in->pipes[j].row_sysid);
 			free(in->pipes[j].row_database);
 			free(in->pipes[j].row_slot);
+			free(in->pipes[j].stop_why);
+			free(in->pipes[j].skip_why);
 		}
 		free(in->pipes);
 		for (size_t j = 0; j < in->ndests; j++)
@@ -336,6 +388,8 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 	d.sigterm.data = d.sigint.data = d.shutdown_timer.data = &d;
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	if (d.opts.control_path)
+		d.has_control = trk_control_open(&d.loop, &d.control, d.opts.control_path, &d) == 0;
 	for (size_t i = 0; i < d.ninputs; i++)
 		start_work(&d.inputs[i]);
 

@@ -207,6 +207,35 @@ trk_input_fail(trk_input_t *in, bool retry, const char *fmt, ...)
 	trk_daemon_schedule_start(in, delay);
 }
 
+/*
+ * trk_input_restart starts the input again from the checkpoints, at once
+ * and without counting it as a failure: trucker does it on purpose (a
+ * pipeline stopped, a transaction is applied again change by change, a
+ * command changed a pipeline).
+ */
+void
+trk_input_restart(trk_input_t *in, const char *fmt, ...)
+{
+	trk_buf_t	msg = {0};
+	va_list		ap;
+
+	va_start(ap, fmt);
+	trk_buf_vappendf(&msg, fmt, ap);
+	va_end(ap);
+	in->backoff_ms = TRK_BACKOFF_MIN_MS;
+	if (in->draining)
+	{
+		trk_input_fail(in, true, "%s", trk_buf_cstr(&msg));
+		trk_buf_free(&msg);
+		return;
+	}
+	trk_input_close_sessions(in);
+	trk_log_info("restarting from the checkpoints", "connection", in->conn->name,
+				 "reason", trk_buf_cstr(&msg), NULL);
+	trk_buf_free(&msg);
+	trk_daemon_schedule_start(in, TRK_RESTART_MS);
+}
+
 static void
 finish_shutdown(trk_input_t *in)
 {
@@ -382,11 +411,14 @@ trk_input_stop_pipeline(trk_input_t *in, run_pipeline_t *p, trk_lsn_t at, const 
 	char		lsn[TRK_LSN_BUFSIZE];
 
 	p->pos.stop = at;
+	p->stop_unrecorded = true;	/* the restart records it in the output */
+	free(p->stop_why);
+	p->stop_why = trk_strdup(why);
 	trk_log_error("pipeline stopped", "pipeline", p->def->name, "lsn", trk_lsn_format(at, lsn),
-				  "error", why, NULL);
+				  "error", why, "hint", "fix the cause, then `trucker resume`; or `trucker skip` "
+				  "the transaction into trucker.dead_letters", NULL);
 	/* its part of the open batch must go: start again from the checkpoints */
-	in->backoff_ms = TRK_BACKOFF_MIN_MS;
-	trk_input_fail(in, true, "pipeline %s stopped; re-applying the others", p->def->name);
+	trk_input_restart(in, "pipeline %s stopped; re-applying the others", p->def->name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -591,6 +623,119 @@ describing(const trk_input_t *in, const run_pipeline_t *p)
 	return !may_group(in, p);
 }
 
+/*
+ * dead_lettering: on_error: dead_letter, and this transaction failed: each
+ * of the pipeline's statements runs under a savepoint of its own in the
+ * output (trucker.try_apply), a failing one sending its change to
+ * trucker.dead_letters, and the transaction goes on.
+ */
+static bool
+dead_lettering(const trk_input_t *in, const run_pipeline_t *p)
+{
+	return p->dl_lsn != 0 && p->dl_lsn == in->txn_end;
+}
+
+/* append_array appends a text[] literal of values (NULL = SQL NULL) */
+static void
+append_array(trk_buf_t *b, int n, const char *const *values)
+{
+	trk_buf_appendc(b, '{');
+	for (int i = 0; i < n; i++)
+	{
+		if (i > 0)
+			trk_buf_appendc(b, ',');
+		if (values[i] == NULL)
+		{
+			trk_buf_append(b, "NULL");
+			continue;
+		}
+		trk_buf_appendc(b, '"');
+		for (const char *s = values[i]; *s; s++)
+		{
+			if (*s == '"' || *s == '\\')
+				trk_buf_appendc(b, '\\');
+			trk_buf_appendc(b, *s);
+		}
+		trk_buf_appendc(b, '"');
+	}
+	trk_buf_appendc(b, '}');
+}
+
+/*
+ * send_stmt queues a pipeline's statement for change c on its output —
+ * through trucker.try_apply while the pipeline is dead-lettering.
+ */
+static void
+send_stmt(trk_input_t *in, run_pipeline_t *p, const trk_change_t *c, const char *sql, int n,
+		  const char *const *values, const uint32_t *types, const trk_dest_tag_t *tag,
+		  size_t bytes, bool prepare)
+{
+	trk_buf_t	params = {0};
+	trk_buf_t	oids = {0};
+	char		lsn[TRK_LSN_BUFSIZE];
+	char		end[TRK_LSN_BUFSIZE];
+	char		xid[16];
+	const char *args[8];
+
+	if (!dead_lettering(in, p))
+	{
+		trk_pgdest_exec(p->dest->pg, sql, n, values, types, tag, bytes, prepare);
+		return;
+	}
+	append_array(&params, n, values);
+	trk_buf_appendc(&oids, '{');
+	for (int i = 0; i < n; i++)
+		trk_buf_appendf(&oids, "%s%u", i ? "," : "", types ? types[i] : 0);
+	trk_buf_appendc(&oids, '}');
+	snprintf(xid, sizeof(xid), "%u", in->txn_xid);
+	args[0] = p->def->name;
+	args[1] = c->lsn ? trk_lsn_format(c->lsn, lsn) : NULL;
+	args[2] = trk_lsn_format(in->txn_end, end);
+	args[3] = in->txn_has_xid ? xid : NULL;
+	args[4] = in->msg;
+	args[5] = sql;
+	args[6] = trk_buf_cstr(&params);
+	args[7] = trk_buf_cstr(&oids);
+	trk_pgdest_exec(p->dest->pg, TRK_TRY_APPLY_SQL, 8, args, NULL, tag, bytes, true);
+	trk_buf_free(&params);
+	trk_buf_free(&oids);
+}
+
+/*
+ * dead_letter writes change c of a transaction `trucker skip` passed over
+ * into trucker.dead_letters, in the batch that moves the checkpoint past it.
+ */
+static bool
+dead_letter(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
+{
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
+	char		lsn[TRK_LSN_BUFSIZE];
+	char		end[TRK_LSN_BUFSIZE];
+	char		xid[16];
+	trk_buf_t	why = {0};
+	const char *args[6];
+
+	if (!trk_pgdest_is_open(p->dest->pg))
+		trk_pgdest_begin(p->dest->pg);
+	flush_rows(p->dest);
+	if (p->dest->pg == NULL)
+		return false;			/* the output failed: the input is restarting */
+	trk_buf_append(&why, "skipped by `trucker skip`");
+	if (p->skip_why && p->skip_why[0])
+		trk_buf_appendf(&why, "; it had failed with: %s", p->skip_why);
+	snprintf(xid, sizeof(xid), "%u", in->txn_xid);
+	args[0] = p->def->name;
+	args[1] = c->lsn ? trk_lsn_format(c->lsn, lsn) : NULL;
+	args[2] = trk_lsn_format(in->txn_end, end);
+	args[3] = in->txn_has_xid ? xid : NULL;
+	args[4] = in->msg;
+	args[5] = trk_buf_cstr(&why);
+	trk_pgdest_note_change(p->dest->pg, bytes);
+	trk_pgdest_exec(p->dest->pg, TRK_DEAD_LETTER_SQL, 6, args, NULL, &tag, bytes, true);
+	trk_buf_free(&why);
+	return true;
+}
+
 static trk_sql_kind_t
 kind_of(trk_action_t a)
 {
@@ -650,8 +795,7 @@ apply_write(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, 
 		tag.about = trk_buf_cstr(&in->about);
 	}
 	trk_pgdest_note_change(d->pg, bytes);
-	trk_pgdest_exec(d->pg, w->stmt->sql, w->stmt->nparams, w->texts, w->types, &tag,
-					bytes, true);
+	send_stmt(in, p, c, w->stmt->sql, w->stmt->nparams, w->texts, w->types, &tag, bytes, true);
 	return true;
 }
 
@@ -746,7 +890,7 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 			trk_write_describe_param(&in->about, i + 1, st->params[i].label, in->values[i]);
 		tag.about = trk_buf_cstr(&in->about);
 	}
-	trk_pgdest_exec(pg, sql, (int) st->nparams, in->values, in->types, &tag, bytes, true);
+	send_stmt(in, p, c, sql, (int) st->nparams, in->values, in->types, &tag, bytes, true);
 	return true;
 }
 
@@ -885,7 +1029,7 @@ apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 	trk_pgdest_note_change(p->dest->pg, 0);
 	if (describing(in, p))
 		tag.about = "";
-	trk_pgdest_exec(p->dest->pg, trk_buf_cstr(&sql), 0, NULL, NULL, &tag, 0, false);
+	send_stmt(in, p, c, trk_buf_cstr(&sql), 0, NULL, NULL, &tag, 0, false);
 	trk_buf_free(&sql);
 	return true;
 }
@@ -945,6 +1089,7 @@ on_begin(trk_input_t *in, const trk_change_t *c)
 		run_pipeline_t *p = &in->pipes[i];
 
 		p->skip = trk_progress_skips(&p->pos, in->txn_end);
+		p->dead = !p->skip && p->skip_lsn != 0 && p->skip_lsn == in->txn_end;
 	}
 }
 
@@ -990,11 +1135,10 @@ on_row(trk_input_t *in, const trk_change_t *c, size_t bytes)
 		 * created since the start, in a schema subscribed whole.  Start
 		 * again (nothing of this transaction is committed) to learn it.
 		 */
-		in->backoff_ms = TRK_BACKOFF_MIN_MS;
 		trk_log_info("a new table in a watched schema; restarting to route it",
 					 "connection", in->conn->name, "schema", c->schema, "table", c->table,
 					 "lsn", trk_lsn_format(in->txn_end, lsn), NULL);
-		trk_input_fail(in, true, "new table %s.%s", c->schema, c->table);
+		trk_input_restart(in, "new table %s.%s", c->schema, c->table);
 		return;
 	}
 	for (size_t i = 0; i < rt->npipelines; i++)
@@ -1004,6 +1148,12 @@ on_row(trk_input_t *in, const trk_change_t *c, size_t bytes)
 
 		if (p->skip)
 			continue;
+		if (p->dead)
+		{
+			if (!dead_letter(in, p, idx, c, bytes))
+				return;
+			continue;
+		}
 		if (c->action != TRK_ACT_TRUNCATE && !check_partial_truncate(in, p, c->lsn))
 			return;
 		if (c->action == TRK_ACT_TRUNCATE)
@@ -1098,6 +1248,8 @@ on_data(void *arg, trk_lsn_t start, const char *data, size_t len)
 		trk_input_xform_message(in, start, data, len);
 		return;
 	}
+	in->msg = data;
+	in->msglen = len;
 	if (trk_input_decode(in, start, data, len, &c) == 0)
 		trk_input_dispatch(in, &c, len);
 }
@@ -1326,16 +1478,35 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 			 * apply.
 			 */
 			p->one_by_one = err->tag.last;
-			in->backoff_ms = TRK_BACKOFF_MIN_MS;
 			trk_log_info("a statement holding several source transactions failed; applying them "
 						 "again one change at a time to find the one at fault",
 						 "pipeline", p->def->name, "lsn", trk_lsn_format(err->tag.lsn, lsn),
 						 "last", trk_lsn_format(err->tag.last, last),
 						 "sqlstate", err->sqlstate, "error", err->message, NULL);
-			trk_input_fail(in, true, "pipeline %s: finding the failing transaction", p->def->name);
+			trk_input_restart(in, "pipeline %s: finding the failing transaction", p->def->name);
 			return true;
 		}
 
+		/* (a failing transform.sql, tag.change != 0, stops the pipeline) */
+		if (p->def->on_error == TRK_ON_ERROR_DEAD_LETTER && p->dl_lsn != err->tag.lsn &&
+			err->tag.change == 0 && err->tag.last <= err->tag.lsn)
+		{
+			/*
+			 * on_error: dead_letter.  Apply the transaction again, each of
+			 * the pipeline's statements under a savepoint of its own: the
+			 * ones that fail go to trucker.dead_letters, the rest apply.
+			 */
+			p->dl_lsn = err->tag.lsn;
+			if (p->one_by_one < err->tag.lsn)
+				p->one_by_one = err->tag.lsn;
+			trk_log_warn("a statement failed; applying its transaction again with each failing "
+						 "change sent to trucker.dead_letters", "pipeline", p->def->name,
+						 "lsn", trk_lsn_format(err->tag.lsn, lsn),
+						 "file", err->tag.file ? err->tag.file : "(default mirror)",
+						 "sqlstate", err->sqlstate, "error", err->message, NULL);
+			trk_input_restart(in, "pipeline %s: dead-lettering a transaction", p->def->name);
+			return true;
+		}
 		if (err->tag.about == NULL && p->one_by_one < err->tag.lsn)
 		{
 			/*
@@ -1344,12 +1515,11 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 			 * so that the failure is logged with the values at fault.
 			 */
 			p->one_by_one = err->tag.lsn;
-			in->backoff_ms = TRK_BACKOFF_MIN_MS;
 			trk_log_info("a statement failed; applying its transaction again to log the "
 						 "change at fault", "pipeline", p->def->name,
 						 "lsn", trk_lsn_format(err->tag.lsn, lsn),
 						 "sqlstate", err->sqlstate, "error", err->message, NULL);
-			trk_input_fail(in, true, "pipeline %s: a statement failed", p->def->name);
+			trk_input_restart(in, "pipeline %s: a statement failed", p->def->name);
 			return true;
 		}
 		if (err->check_failed && err->tag.check == TRK_CHECK_ROWS)

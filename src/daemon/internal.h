@@ -10,6 +10,7 @@
  *   transform.c  between route and apply when a pipeline has transform.sql:
  *                its queries on the input database, and the queue that
  *                keeps every change in commit order meanwhile
+ *   control.c    the control socket `trucker skip` and `resume` talk to
  */
 #ifndef TRK_DAEMON_INTERNAL_H
 #define TRK_DAEMON_INTERNAL_H
@@ -41,6 +42,8 @@
 /* a quiet stream commits a batch once it is this old, so bursts share one */
 #define TRK_QUIET_COMMIT_MS 10
 #define TRK_BACKOFF_MAX_MS 30000
+/* a restart trucker makes on purpose waits only this long */
+#define TRK_RESTART_MS 200
 
 typedef struct run_dest run_dest_t;
 
@@ -57,6 +60,16 @@ typedef struct run_pipeline
 								 * every statement carries its parameters:
 								 * a statement failed, and the transaction
 								 * and change at fault must be named */
+	/* stops, skips and dead letters (trucker.checkpoints, dead_letters) */
+	bool		stop_unrecorded;	/* pos.stop is not in the output yet */
+	char	   *stop_why;		/* owned; why it stopped */
+	trk_lsn_t	skip_lsn;		/* `trucker skip`: this transaction goes to
+								 * the dead letters, not to the output */
+	char	   *skip_why;		/* owned */
+	bool		dead;			/* the current transaction is skip_lsn */
+	trk_lsn_t	dl_lsn;			/* on_error: dead_letter — this transaction
+								 * failed and is applied change by change,
+								 * each failure to the dead letters */
 	size_t		nleaves;		/* partitions of a partitioned input */
 	trk_lsn_t	trunc_lsn;		/* a TRUNCATE of its partitions in progress */
 	size_t		trunc_count;
@@ -108,6 +121,7 @@ typedef struct trk_input
 	/* start-up (worker thread) results */
 	uv_work_t	work;
 	bool		work_running;
+	bool		reload;			/* start again once the start-up ends */
 	setup_result_t setup;
 	trk_buf_t	setup_error;	/* why it failed */
 	trk_buf_t	refused;		/* the pipelines a refusal is about, "a,b" */
@@ -139,6 +153,8 @@ typedef struct trk_input
 	trk_mirror_stmt_t stmt;
 	trk_write_t write;			/* a template bound to one change */
 	trk_buf_t	about;			/* scratch: a statement's parameters */
+	const char *msg;			/* the message being applied, as sent */
+	size_t		msglen;
 
 	/* the transform stage (transform.c); has_xform: some pipeline has one */
 	bool		has_xform;
@@ -166,8 +182,6 @@ typedef struct trk_input
 /* start.c */
 void		trk_input_setup_work(uv_work_t *w);
 void		trk_input_setup_release(trk_input_t *in);
-PGconn	   *trk_input_connect(const trk_connection_t *c, bool replica, bool replication,
-							  trk_buf_t *err);
 
 /* input.c */
 void		trk_input_begin_streaming(trk_input_t *in);
@@ -184,6 +198,8 @@ bool		trk_input_dest_busy(const trk_input_t *in);
 void		trk_input_commit_quiet(trk_input_t *in);
 void		trk_input_fail(trk_input_t *in, bool retry, const char *fmt, ...)
 			__attribute__((format(printf, 3, 4)));
+void		trk_input_restart(trk_input_t *in, const char *fmt, ...)
+			__attribute__((format(printf, 2, 3)));
 void		trk_input_shutdown(trk_input_t *in);
 void		trk_input_close_sessions(trk_input_t *in);
 void		trk_input_on_timer(uv_timer_t *t);
@@ -202,7 +218,13 @@ void		trk_input_xform_drain(trk_input_t *in);
 bool		trk_input_xform_blocked(const trk_input_t *in);
 const PGresult *trk_input_xform_rows(const trk_input_t *in, int pipeline);
 
+/* control.c */
+int			trk_control_open(uv_loop_t *loop, uv_pipe_t *server, const char *path,
+							 trk_daemon_t *d);
+void		trk_control_close(uv_pipe_t *server, const char *path);
+
 /* daemon.c */
+int			trk_daemon_reload_pipeline(trk_daemon_t *d, const char *name);
 void		trk_daemon_input_changed(trk_daemon_t *d);
 void		trk_daemon_schedule_start(trk_input_t *in, int delay_ms);
 

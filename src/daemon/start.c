@@ -161,6 +161,21 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 			goto done;
 		}
 	}
+	/* stops not yet recorded: a pipeline stays stopped until resumed or skipped */
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		if (p->dest != d || !p->stop_unrecorded)
+			continue;
+		if (trk_checkpoint_record_stop(d->setup_conn, p->def->name, p->pos.stop,
+									   p->stop_why ? p->stop_why : "", &err) != 0)
+		{
+			set_result(in, SETUP_RETRY, "output \"%s\": %s", d->conn->name, trk_buf_cstr(&err));
+			goto done;
+		}
+		p->stop_unrecorded = false;
+	}
 	if (trk_checkpoint_read(d->setup_conn, &rows, &nrows, &err) != 0)
 	{
 		set_result(in, SETUP_RETRY, "output \"%s\": %s", d->conn->name, trk_buf_cstr(&err));
@@ -173,6 +188,8 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 		if (p->dest != d)
 			continue;
 		p->has_row = false;
+		p->pos.stop = 0;
+		p->skip_lsn = 0;
 		for (size_t j = 0; j < nrows; j++)
 			if (strcmp(rows[j].pipeline, p->def->name) == 0)
 			{
@@ -184,6 +201,10 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 				p->row_sysid = trk_strdup(rows[j].system_identifier);
 				p->row_database = trk_strdup(rows[j].database);
 				p->row_slot = trk_strdup(rows[j].slot);
+				p->pos.stop = rows[j].stopped_lsn;
+				p->skip_lsn = rows[j].skip_lsn;
+				free(p->skip_why);
+				p->skip_why = trk_strdup(rows[j].stopped_error ? rows[j].stopped_error : "");
 			}
 	}
 	ok = true;

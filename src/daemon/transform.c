@@ -331,6 +331,8 @@ trk_input_xform_message(trk_input_t *in, trk_lsn_t start, const char *data, size
 	if (!need && in->queue.count == 0)
 	{
 		/* nothing to wait for: straight on */
+		in->msg = data;
+		in->msglen = len;
 		trk_input_dispatch(in, &c, len);
 		return;
 	}
@@ -395,6 +397,8 @@ trk_input_xform_drain(trk_input_t *in)
 		if (in->draining && !in->in_txn && !e->keepalive)
 			break;				/* shutting down: no new transaction */
 		in->cur = e;
+		in->msg = e->data;
+		in->msglen = e->len;
 		if (e->keepalive)
 			trk_input_keepalive(in, e->lsn);
 		else if (trk_input_decode(in, e->lsn, e->data, e->len, &c) == 0)
