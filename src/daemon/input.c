@@ -894,12 +894,80 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	return true;
 }
 
+/*
+ * group_transformed adds a transformed row of an insert or update — an
+ * upsert by the output key, either way — to a multi-row run of upserts of
+ * its shape.  False: it goes one by one (no key in the row, a
+ * transaction being pinned down, a template for the operation).
+ */
+static bool
+group_transformed(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
+				  const trk_column_t *row, size_t nrow, size_t bytes)
+{
+	run_dest_t *d = p->dest;
+	trk_rowbatch_t *rb = &d->rows;
+	char	   *const *key = p->def->key ? p->def->key : (char *const *) c->pk;
+	size_t		nkey = p->def->key ? p->def->nkey : c->npk;
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
+	uint64_t	h = 14695981039346656037u;
+	bool		same;
+
+	if (!may_group(in, p) || nkey == 0 || nrow == 0 ||
+		(c->action != TRK_ACT_INSERT && c->action != TRK_ACT_UPDATE))
+		return false;
+	for (size_t i = 0; i < nkey; i++)
+	{
+		const trk_column_t *k = trk_change_column(row, nrow, key[i]);
+
+		if (k == NULL || k->value.kind == TRK_V_NULL)
+			return false;
+		h = hash_text(h, k);
+	}
+	ensure_scratch(in, nrow + 1);
+	for (size_t i = 0; i < nrow; i++)
+	{
+		in->values[i] = row[i].value.kind == TRK_V_NULL ? NULL : row[i].value.text;
+		in->types[i] = 0;
+	}
+	same = rb->nrows > 0 && rb->pipeline == idx && rb->action == TRK_ACT_INSERT &&
+		rb->nnames == nrow && rb->nkey == nkey && strcmp(rb->sig, "(transformed)") == 0;
+	for (size_t i = 0; same && i < nrow; i++)
+		same = strcmp(rb->names[i], row[i].name) == 0;
+	for (size_t i = 0; same && i < nkey; i++)
+		same = strcmp(rb->key[i], key[i]) == 0;
+	if (!trk_pgdest_is_open(d->pg))
+		trk_pgdest_begin(d->pg);
+	if (!same || trk_rowbatch_has_key(rb, h))
+	{
+		flush_rows(d);
+		if (d->pg == NULL)
+			return true;		/* the output failed: the input is restarting */
+	}
+	if (rb->nrows == 0)
+	{
+		const char **names = trk_malloc((nrow + 1) * sizeof(char *));
+
+		for (size_t i = 0; i < nrow; i++)
+			names[i] = row[i].name;
+		trk_rowbatch_start(rb, idx, TRK_ACT_INSERT, &p->def->output_table, "(transformed)",
+						   names, nrow, 0, key, nkey, in->types);
+		free(names);
+	}
+	trk_pgdest_note_change(d->pg, bytes);
+	trk_rowbatch_add(rb, in->values, h, &tag, bytes);
+	if (trk_rowbatch_full(rb))
+		flush_rows(d);
+	return true;
+}
+
 static bool
 apply_one(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes,
 		  const trk_column_t *row, size_t nrow)
 {
 	if (p->def->sql[kind_of(c->action)] != NULL)
 		return apply_write(in, p, idx, c, bytes, row, nrow);
+	if (row != NULL && group_transformed(in, p, idx, c, row, nrow, bytes))
+		return p->dest->pg != NULL;
 	return apply_mirror(in, p, idx, c, bytes, row, nrow);
 }
 
