@@ -163,6 +163,13 @@ trk_config_t *trk_config_load_connections(const char *file, trk_diags_t *diags);
 int			trk_config_load_pipeline(trk_config_t *cfg, const char *dir,
 									 const char *name, trk_diags_t *diags);
 
+/*
+ * trk_config_check_graph reports pipelines whose outputs and inputs form a
+ * cycle (chains are allowed), and pipelines reading or writing trucker's own
+ * schema.  Returns 0, or -1 after adding errors.  trk_config_load runs it.
+ */
+int			trk_config_check_graph(const trk_config_t *cfg, trk_diags_t *diags);
+
 const trk_connection_t *trk_config_connection(const trk_config_t *cfg, const char *name);
 const trk_pipeline_t *trk_config_pipeline(const trk_config_t *cfg, const char *name);
 

@@ -152,6 +152,8 @@ trk_config_load(const char *dir, const char *file, trk_diags_t *diags)
 					   "no pipelines: each pipeline is a subfolder holding a config.yml");
 	if (cfg->npipelines > 1)
 		qsort(cfg->pipelines, cfg->npipelines, sizeof(trk_pipeline_t), pipeline_cmp);
+	if (diags->nerrors == errors0)
+		trk_config_check_graph(cfg, diags);
 
 done:
 	if (diags->nerrors != errors0)

@@ -24,6 +24,26 @@ cp "$src/pipelines/trucker.yml" "$work/none/"
 expect_status 1 "$TRUCKER" check "$work/none"
 expect_contains "$work/err" "error: no pipelines: each pipeline is a subfolder holding a config.yml"
 
+# chains are allowed, cycles are not: source.orders → source.orders_copy is a
+# chain; a second pipeline writing orders_copy back into orders closes a cycle
+mkdir -p "$work/g/copy" "$work/g/back" "$work/g/next"
+cp "$src/pipelines/trucker.yml" "$work/g/"
+printf 'input:  {connection: source, table: public.orders}\noutput: {connection: source, table: public.orders_copy}\n' >"$work/g/copy/config.yml"
+printf 'input:  {connection: source, table: public.orders_copy}\noutput: {connection: warehouse, table: public.orders_copy}\n' >"$work/g/next/config.yml"
+printf 'input:  {connection: source, table: public.orders_copy}\noutput: {connection: source, table: public.orders}\n' >"$work/g/back/config.yml"
+expect_status 1 "$TRUCKER" check "$work/g"
+expect_contains "$work/err" "g/back/config.yml:2:37: error: pipelines back → copy → back form a cycle"
+rm -r "$work/g/back"
+expect_status 0 "$TRUCKER" check "$work/g"
+# a pipeline into its own input table, and trucker's own schema
+printf 'input:  {connection: source, table: public.orders}\noutput: {connection: source, table: public.orders}\n' >"$work/g/copy/config.yml"
+printf 'input:  {connection: source, table: trucker.checkpoints}\noutput: {connection: warehouse, table: public.orders_copy}\n' >"$work/g/next/config.yml"
+expect_status 1 "$TRUCKER" check "$work/g"
+expect_contains "$work/err" "input table trucker.checkpoints is one of trucker's own"
+printf 'input:  {connection: source, table: public.x}\noutput: {connection: warehouse, table: public.orders_copy}\n' >"$work/g/next/config.yml"
+expect_status 1 "$TRUCKER" check "$work/g"
+expect_contains "$work/err" "pipelines copy → copy form a cycle"
+
 # usage errors are exit status 2
 expect_status 2 "$TRUCKER" check
 expect_status 2 "$TRUCKER" check --bogus "$work/p"
