@@ -82,9 +82,10 @@ typedef struct trk_pgdest_cbs
 	void		(*on_ready) (void *arg, trk_pgdest_t *d);
 	void		(*on_error) (void *arg, trk_pgdest_t *d, const trk_dest_error_t *err);
 	/*
-	 * A statement's rows (PGRES_TUPLES_OK), in the order sent; the callee
-	 * owns r.  NULL: rows are dropped.  A session that runs queries (the
-	 * transforms on the input database) sets it.
+	 * A statement's rows (PGRES_TUPLES_OK; or PGRES_COMMAND_OK for one whose
+	 * tag names a change: a query that returns no rows still answers), in
+	 * the order sent; the callee owns r.  NULL: rows are dropped.  A session
+	 * that runs queries (the transforms on the input database) sets it.
 	 */
 	void		(*on_rows) (void *arg, trk_pgdest_t *d, const trk_dest_tag_t *tag,
 							PGresult *r);

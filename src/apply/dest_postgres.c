@@ -324,6 +324,14 @@ dest_read_results(trk_pgdest_t *d)
 				}
 				break;
 			case PGRES_COMMAND_OK:
+				if (e->kind == E_STMT && d->cbs.on_rows != NULL && e->tag.change != 0)
+				{
+					/* a query that returns no rows still answers */
+					d->cbs.on_rows(d->arg, d, &e->tag, r);
+					if (d->closing || d->failed)
+						return false;
+					continue;
+				}
 				if (e->commit && strcmp(PQcmdStatus(r), "COMMIT") != 0)
 				{
 					PQclear(r);

@@ -100,6 +100,11 @@ trk_checkpoint_ensure_table(PGconn *pg, trk_buf_t *err)
 		"  IF EXISTS (SELECT FROM pg_prepared_statements WHERE name = 'trk_try_apply') THEN"
 		"   DEALLOCATE trk_try_apply;"
 		"  END IF;"
+		/* only the change's fault goes to the dead letters: a deadlock, a
+		 * full disk or a cancel fails the batch, which is tried again */
+		"  IF left(SQLSTATE, 2) NOT IN ('21', '22', '23', '42') THEN"
+		"   RAISE;"
+		"  END IF;"
 		"  INSERT INTO trucker.dead_letters (pipeline, lsn, end_lsn, xid, change, statement,"
 		"   params, sqlstate, error)"
 		"  VALUES (p_pipeline, p_lsn, p_end_lsn, p_xid, p_change, p_sql, p_params, SQLSTATE,"

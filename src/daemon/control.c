@@ -34,7 +34,30 @@ typedef struct client
 	char		line[LINE_MAX_BYTES];
 	size_t		len;
 	bool		answered;
+	bool		closing;
+	struct client *prev;		/* the open clients, for closing at exit */
+	struct client *next;
 } client_t;
+
+/* one daemon per process: its open clients */
+static client_t *clients;
+
+static void on_client_closed(uv_handle_t *h);
+
+static void
+client_close(client_t *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	uv_close((uv_handle_t *) &c->pipe, on_client_closed);
+}
 
 typedef struct reply
 {
@@ -55,7 +78,7 @@ on_written(uv_write_t *w, int status)
 	reply_t    *r = w->data;
 
 	(void) status;
-	uv_close((uv_handle_t *) &r->client->pipe, on_client_closed);
+	client_close(r->client);
 	free(r->text);
 	free(r);
 }
@@ -76,7 +99,7 @@ answer(client_t *c, const char *text)
 	{
 		free(r->text);
 		free(r);
-		uv_close((uv_handle_t *) &c->pipe, on_client_closed);
+		client_close(c);
 	}
 }
 
@@ -118,11 +141,11 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	char	   *nl;
 
 	(void) buf;
-	if (c->answered)
+	if (c->answered || c->closing)
 		return;
 	if (n < 0)
 	{
-		uv_close((uv_handle_t *) &c->pipe, on_client_closed);
+		client_close(c);
 		return;
 	}
 	c->len += (size_t) n;
@@ -149,9 +172,13 @@ on_connection(uv_stream_t *server, int status)
 	c->daemon = d;
 	uv_pipe_init(server->loop, &c->pipe, 0);
 	c->pipe.data = c;
+	c->next = clients;
+	if (clients)
+		clients->prev = c;
+	clients = c;
 	if (uv_accept(server, (uv_stream_t *) &c->pipe) != 0 ||
 		uv_read_start((uv_stream_t *) &c->pipe, on_alloc, on_read) != 0)
-		uv_close((uv_handle_t *) &c->pipe, on_client_closed);
+		client_close(c);
 }
 
 /* live: something answers on path (another daemon) */
@@ -209,6 +236,9 @@ trk_control_open(uv_loop_t *loop, uv_pipe_t *server, const char *path, trk_daemo
 void
 trk_control_close(uv_pipe_t *server, const char *path)
 {
+	/* a client that never finished its line must not keep the loop alive */
+	while (clients)
+		client_close(clients);
 	uv_close((uv_handle_t *) server, NULL);
 	unlink(path);
 }

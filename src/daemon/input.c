@@ -21,7 +21,7 @@
  *
  * Failures: a lost connection or any unexpected error closes every session
  * of the input and starts again from the stored checkpoints after a backoff.
- * A data error (SQLSTATE classes 22, 23, 42) stops only the pipeline that
+ * A data error (SQLSTATE classes 21, 22, 23, 42) stops only the pipeline that
  * caused it, at that source transaction: the input restarts at once, and the
  * pipeline applies what came before it and nothing after.
  */
@@ -1039,8 +1039,9 @@ apply_transformed(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_
 	for (int i = 0; i < n; i++)
 	{
 		if (i == 0 && c->action == TRK_ACT_UPDATE && p->def->sql[TRK_SQL_UPDATE] == NULL &&
-			key_moved(p, c, r) && !delete_old_key(in, p, idx, c, bytes))
-			return false;
+			key_moved(p, c, r) &&
+			(!delete_old_key(in, p, idx, c, bytes) || in->state != IN_STREAMING))
+			return false;			/* (r may be gone with the queue) */
 		for (int j = 0; j < nf; j++)
 		{
 			memset(&row[j], 0, sizeof(row[j]));
@@ -1311,6 +1312,8 @@ on_data(void *arg, trk_lsn_t start, const char *data, size_t len)
 	trk_change_t c;
 
 	in->drained = false;
+	if (start > in->walend)
+		in->walend = start;
 	if (in->has_xform)
 	{
 		trk_input_xform_message(in, start, data, len);
@@ -1327,6 +1330,8 @@ on_keepalive(void *arg, trk_lsn_t walend)
 {
 	trk_input_t *in = arg;
 
+	if (walend > in->walend)
+		in->walend = walend;
 	if (in->has_xform && !trk_input_xform_keepalive(in, walend))
 		return;					/* queued behind the transactions before it */
 	trk_input_keepalive(in, walend);
@@ -1445,6 +1450,9 @@ on_committed(void *arg, trk_pgdest_t *pg, uint64_t seq)
 	send_feedback(in);
 	if (in->draining)
 	{
+		/* the rest of the transaction in progress may wait in the queue */
+		if (in->has_xform && in->in_txn && in->state == IN_STREAMING)
+			trk_input_xform_drain(in);
 		/* a batch that had to wait for room to commit goes now */
 		if (!in->in_txn && in->state == IN_STREAMING)
 			commit_dest(in, d, true);
@@ -1480,8 +1488,9 @@ on_ready(void *arg, trk_pgdest_t *pg)
 static bool
 is_data_error(const char *sqlstate)
 {
-	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0 ||
-		strncmp(sqlstate, "42", 2) == 0;
+	/* 21: an upsert touching one row twice (keys equal only in their type) */
+	return strncmp(sqlstate, "21", 2) == 0 || strncmp(sqlstate, "22", 2) == 0 ||
+		strncmp(sqlstate, "23", 2) == 0 || strncmp(sqlstate, "42", 2) == 0;
 }
 
 static void
@@ -1611,6 +1620,31 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 /* ------------------------------------------------------------------ */
 
 /*
+ * log_held says, every TRK_HELD_LOG_MS, how much WAL each stopped pipeline
+ * makes the source keep: the slot cannot move past its checkpoint.
+ */
+static void
+log_held(trk_input_t *in, uint64_t now)
+{
+	if (now - in->last_held_ms < TRK_HELD_LOG_MS || in->walend == 0)
+		return;
+	in->last_held_ms = now;
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+		char		lsn[TRK_LSN_BUFSIZE];
+		char		held[32];
+
+		if (p->pos.stop == 0 || in->walend <= p->pos.stored)
+			continue;
+		snprintf(held, sizeof(held), "%.1f MB", (double) (in->walend - p->pos.stored) / (1 << 20));
+		trk_log_warn("a stopped pipeline holds the slot: the source keeps its WAL until "
+					 "`trucker resume` or `trucker skip`", "pipeline", p->def->name,
+					 "lsn", trk_lsn_format(p->pos.stop, lsn), "wal_held", held, NULL);
+	}
+}
+
+/*
  * watch_stall logs, every 30 s, a stream that is paused while its outputs
  * answer nothing: a lock held elsewhere on an output, most often.
  */
@@ -1673,7 +1707,10 @@ trk_input_on_timer(uv_timer_t *t)
 	if (in->state == IN_STREAMING && now - in->last_status_ms >= TRK_STATUS_INTERVAL_MS)
 		send_feedback(in);
 	if (in->state == IN_STREAMING)
+	{
 		watch_stall(in, now);
+		log_held(in, now);
+	}
 }
 
 void

@@ -44,6 +44,8 @@
 #define TRK_BACKOFF_MAX_MS 30000
 /* a restart trucker makes on purpose waits only this long */
 #define TRK_RESTART_MS 200
+/* how often a stopped pipeline's hold on the slot is logged */
+#define TRK_HELD_LOG_MS 60000
 
 typedef struct run_dest run_dest_t;
 
@@ -139,6 +141,8 @@ typedef struct trk_input
 	int			backoff_ms;
 	uint64_t	last_status_ms;
 	uint64_t	last_advance_ms;
+	uint64_t	last_held_ms;	/* stopped pipelines' WAL last logged */
+	trk_lsn_t	walend;			/* the source's WAL end, as last heard */
 	uint64_t	stalled_since_ms;	/* paused with nothing answered since */
 	size_t		stalled_inflight;
 	bool		in_txn;

@@ -157,8 +157,10 @@ op_bit(trk_action_t a)
 static bool
 wants_transform(const trk_input_t *in, const run_pipeline_t *p, const trk_change_t *c)
 {
+	/* (a transaction `trucker skip` passes over only goes to the dead letters) */
 	return p->def->sql[TRK_SQL_TRANSFORM] != NULL && (p->def->operations & op_bit(c->action)) &&
-		!trk_progress_skips(&p->pos, in->q_end);
+		!trk_progress_skips(&p->pos, in->q_end) &&
+		!(p->skip_lsn != 0 && p->skip_lsn == in->q_end);
 }
 
 /*
@@ -358,6 +360,8 @@ trk_input_xform_message(trk_input_t *in, trk_lsn_t start, const char *data, size
 	if (trk_input_xform_blocked(in))
 	{
 		end_batch(in);
+		if (in->state != IN_STREAMING)
+			return;				/* the session failed: the input is restarting */
 		trk_stream_pause(in->stream);
 	}
 	trk_input_xform_drain(in);
@@ -412,6 +416,19 @@ trk_input_xform_drain(trk_input_t *in)
 		return;
 	if (in->queue.count == 0 && in->drained)
 		trk_input_commit_quiet(in);
+	else if (in->queue.count > 0 && trk_xq_ready(&in->queue) == NULL)
+	{
+		/*
+		 * The head waits for rows: the transaction of transforms holding
+		 * its query must end (and be sent), or, with the stream paused,
+		 * nothing else would end it.
+		 */
+		end_batch(in);
+		if (in->xform)
+			trk_pgdest_flush(in->xform);
+		if (in->state != IN_STREAMING)
+			return;
+	}
 	trk_input_maybe_resume(in);
 }
 

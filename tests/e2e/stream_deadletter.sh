@@ -64,6 +64,13 @@ on_src -c "INSERT INTO t VALUES (6, 6)"
 wait_rows t_other 1,2,3,4,5,6
 wait_rows t_dl 1,2,4,5,6
 expect_sql q_dst "SELECT string_agg(id::text, ',' ORDER BY id) FROM t_strict" 1,2
+# and says how much WAL it makes the source keep
+deadline=$((SECONDS + 30))
+until grep -q 'msg="a stopped pipeline holds the slot.*pipeline=strict.*wal_held=' "$trucker_log"; do
+	[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "no word of the WAL strict holds"; }
+	sleep 0.2
+done
+checks=$((checks + 1))
 
 # (c) skip, trucker running; first with a wrong LSN
 expect_status 1 "$TRUCKER" skip "$work/p" strict --lsn 0/1
