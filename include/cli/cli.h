@@ -12,6 +12,8 @@
 
 #include <stdio.h>
 
+#include "config/config.h"
+
 #define TRK_EXIT_OK 0
 #define TRK_EXIT_FAIL 1
 #define TRK_EXIT_USAGE 2
@@ -29,5 +31,11 @@ int			trk_cmd_resume(int argc, char **argv);
  * $TRUCKER_CONFIG, else DIR/trucker.yml.  Owned result.
  */
 char	   *trk_cli_connections_file(const char *flag, const char *dir);
+
+/*
+ * trk_cli_load loads DIR with its connections file (as above), printing
+ * every diagnostic to stderr.  NULL when it has errors.
+ */
+trk_config_t *trk_cli_load(const char *flag, const char *dir);
 
 #endif

@@ -37,6 +37,13 @@ typedef struct trk_vars
 	char		xid_text[16];
 } trk_vars_t;
 
+/*
+ * trk_vars_init sets v up for change c of the transaction ending at end
+ * (commit_time "" or NULL when unknown); no transformed row.
+ */
+void		trk_vars_init(trk_vars_t *v, const trk_change_t *c, trk_lsn_t end,
+						  const char *commit_time, uint32_t xid, bool has_xid);
+
 /* trk_vars_lookup: ctx is a trk_vars_t. */
 int			trk_vars_lookup(void *ctx, const trk_ref_t *ref, trk_value_t *out,
 							trk_buf_t *err);

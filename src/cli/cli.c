@@ -84,6 +84,20 @@ trk_cli_connections_file(const char *flag, const char *dir)
 	return trk_path_join(dir, "trucker.yml");
 }
 
+trk_config_t *
+trk_cli_load(const char *flag, const char *dir)
+{
+	trk_diags_t diags = {0};
+	char	   *file = trk_cli_connections_file(flag, dir);
+	trk_config_t *cfg = trk_config_load(dir, file, &diags);
+
+	trk_diags_sort(&diags);
+	trk_diags_print(&diags, stderr);
+	free(file);
+	trk_diags_free(&diags);
+	return cfg;
+}
+
 int
 trk_cli_main(int argc, char **argv)
 {

@@ -70,13 +70,11 @@ command(int argc, char **argv, bool skip)
 	const char *lsn_text = NULL;
 	const trk_pipeline_t *p;
 	const trk_connection_t *out;
-	trk_diags_t diags = {0};
 	trk_config_t *cfg;
 	trk_buf_t	err = {0};
 	trk_buf_t	line = {0};
 	trk_lsn_t	lsn = 0;
 	char		lsn_buf[TRK_LSN_BUFSIZE];
-	char	   *file;
 	char	   *path;
 	PGconn	   *pg;
 	int			c;
@@ -114,12 +112,7 @@ command(int argc, char **argv, bool skip)
 		fprintf(stderr, "trucker skip: --lsn wants an LSN such as 0/16B3748, not \"%s\"\n", lsn_text);
 		return TRK_EXIT_USAGE;
 	}
-	file = trk_cli_connections_file(config_flag, argv[optind]);
-	cfg = trk_config_load(argv[optind], file, &diags);
-	trk_diags_sort(&diags);
-	trk_diags_print(&diags, stderr);
-	free(file);
-	trk_diags_free(&diags);
+	cfg = trk_cli_load(config_flag, argv[optind]);
 	if (cfg == NULL)
 		return TRK_EXIT_FAIL;
 	p = trk_config_pipeline(cfg, argv[optind + 1]);

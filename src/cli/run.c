@@ -46,9 +46,7 @@ trk_cmd_run(int argc, char **argv)
 	const char *config_flag = NULL;
 	const char *control = NULL;
 	char	   *control_path;
-	trk_diags_t diags = {0};
 	trk_config_t *cfg;
-	char	   *file;
 	int			c;
 	int			rc;
 	trk_log_format_t format = TRK_LOG_LOGFMT;
@@ -105,12 +103,7 @@ trk_cmd_run(int argc, char **argv)
 		run_usage(stderr);
 		return TRK_EXIT_USAGE;
 	}
-	file = trk_cli_connections_file(config_flag, argv[optind]);
-	cfg = trk_config_load(argv[optind], file, &diags);
-	trk_diags_sort(&diags);
-	trk_diags_print(&diags, stderr);
-	free(file);
-	trk_diags_free(&diags);
+	cfg = trk_cli_load(config_flag, argv[optind]);
 	if (cfg == NULL)
 		return TRK_EXIT_FAIL;
 

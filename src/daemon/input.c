@@ -661,6 +661,30 @@ append_array(trk_buf_t *b, int n, const char *const *values)
 	trk_buf_appendc(b, '}');
 }
 
+/* the text of a dead letter's where-from: room for its values */
+typedef struct where_from
+{
+	char		lsn[TRK_LSN_BUFSIZE];
+	char		end[TRK_LSN_BUFSIZE];
+	char		xid[16];
+} where_from_t;
+
+/*
+ * where_from fills args[0..4] — pipeline, the change's LSN, its
+ * transaction's end LSN, xid and the change as sent — for a dead letter.
+ */
+static void
+where_from(const trk_input_t *in, const run_pipeline_t *p, const trk_change_t *c,
+		   where_from_t *w, const char **args)
+{
+	snprintf(w->xid, sizeof(w->xid), "%u", in->txn_xid);
+	args[0] = p->def->name;
+	args[1] = c->lsn ? trk_lsn_format(c->lsn, w->lsn) : NULL;
+	args[2] = trk_lsn_format(in->txn_end, w->end);
+	args[3] = in->txn_has_xid ? w->xid : NULL;
+	args[4] = in->msg;
+}
+
 /*
  * send_stmt queues a pipeline's statement for change c on its output —
  * through trucker.try_apply while the pipeline is dead-lettering.
@@ -672,9 +696,7 @@ send_stmt(trk_input_t *in, run_pipeline_t *p, const trk_change_t *c, const char 
 {
 	trk_buf_t	params = {0};
 	trk_buf_t	oids = {0};
-	char		lsn[TRK_LSN_BUFSIZE];
-	char		end[TRK_LSN_BUFSIZE];
-	char		xid[16];
+	where_from_t w;
 	const char *args[8];
 
 	if (!dead_lettering(in, p))
@@ -687,12 +709,7 @@ send_stmt(trk_input_t *in, run_pipeline_t *p, const trk_change_t *c, const char 
 	for (int i = 0; i < n; i++)
 		trk_buf_appendf(&oids, "%s%u", i ? "," : "", types ? types[i] : 0);
 	trk_buf_appendc(&oids, '}');
-	snprintf(xid, sizeof(xid), "%u", in->txn_xid);
-	args[0] = p->def->name;
-	args[1] = c->lsn ? trk_lsn_format(c->lsn, lsn) : NULL;
-	args[2] = trk_lsn_format(in->txn_end, end);
-	args[3] = in->txn_has_xid ? xid : NULL;
-	args[4] = in->msg;
+	where_from(in, p, c, &w, args);
 	args[5] = sql;
 	args[6] = trk_buf_cstr(&params);
 	args[7] = trk_buf_cstr(&oids);
@@ -709,9 +726,7 @@ static bool
 dead_letter(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
 	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
-	char		lsn[TRK_LSN_BUFSIZE];
-	char		end[TRK_LSN_BUFSIZE];
-	char		xid[16];
+	where_from_t w;
 	trk_buf_t	why = {0};
 	const char *args[6];
 
@@ -723,12 +738,7 @@ dead_letter(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, 
 	trk_buf_append(&why, "skipped by `trucker skip`");
 	if (p->skip_why && p->skip_why[0])
 		trk_buf_appendf(&why, "; it had failed with: %s", p->skip_why);
-	snprintf(xid, sizeof(xid), "%u", in->txn_xid);
-	args[0] = p->def->name;
-	args[1] = c->lsn ? trk_lsn_format(c->lsn, lsn) : NULL;
-	args[2] = trk_lsn_format(in->txn_end, end);
-	args[3] = in->txn_has_xid ? xid : NULL;
-	args[4] = in->msg;
+	where_from(in, p, c, &w, args);
 	args[5] = trk_buf_cstr(&why);
 	trk_pgdest_note_change(p->dest->pg, bytes);
 	trk_pgdest_exec(p->dest->pg, TRK_DEAD_LETTER_SQL, 6, args, NULL, &tag, bytes, true);
@@ -767,14 +777,9 @@ apply_write(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, 
 	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0,
 	p->def->sql_file[kind], NULL, 0};
 
-	memset(&vars, 0, sizeof(vars));
-	vars.change = c;
+	trk_vars_init(&vars, c, in->txn_end, in->txn_time, in->txn_xid, in->txn_has_xid);
 	vars.transformed = row;
 	vars.ntransformed = nrow;
-	vars.end_lsn = in->txn_end;
-	vars.commit_time = in->txn_time[0] ? in->txn_time : NULL;
-	vars.xid = in->txn_xid;
-	vars.has_xid = in->txn_has_xid;
 	trk_buf_reset(&in->err);
 	if (trk_write_bind(p->def->sql[kind], &vars, w, &in->err) != 0)
 	{

@@ -177,12 +177,7 @@ send_transform(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 	trk_dest_tag_t tag = {idx, in->q_end, in->q_xid, TRK_CHECK_NONE, 0,
 	p->def->sql_file[TRK_SQL_TRANSFORM], NULL, id};
 
-	memset(&vars, 0, sizeof(vars));
-	vars.change = c;
-	vars.end_lsn = in->q_end;
-	vars.commit_time = in->q_time[0] ? in->q_time : NULL;
-	vars.xid = in->q_xid;
-	vars.has_xid = in->q_has_xid;
+	trk_vars_init(&vars, c, in->q_end, in->q_time, in->q_xid, in->q_has_xid);
 	trk_buf_reset(&in->err);
 	if (trk_write_bind(p->def->sql[TRK_SQL_TRANSFORM], &vars, w, &in->err) != 0)
 	{

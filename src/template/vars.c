@@ -21,6 +21,18 @@ trk_change_op_name(trk_action_t action)
 	}
 }
 
+void
+trk_vars_init(trk_vars_t *v, const trk_change_t *c, trk_lsn_t end, const char *commit_time,
+			  uint32_t xid, bool has_xid)
+{
+	memset(v, 0, sizeof(*v));
+	v->change = c;
+	v->end_lsn = end;
+	v->commit_time = commit_time && commit_time[0] ? commit_time : NULL;
+	v->xid = xid;
+	v->has_xid = has_xid;
+}
+
 static bool
 is_pk(const trk_change_t *c, const char *name)
 {

@@ -88,18 +88,9 @@ step_sql() {
 	done
 	echo "$sql COMMIT;"
 }
-kills=0
-while [ "$kills" -lt "$kills_wanted" ]; do
-	for _ in $(seq 10); do step_sql; done >"$work/step.sql"
-	on_src -f "$work/step.sql" >/dev/null &
-	load=$!
-	sleep "0.$((RANDOM % 9 + 1))"
-	trucker_kill
-	kills=$((kills + 1))
-	wait "$load" || fail "a workload step failed"
-	trucker_launch
-	sleep "0.$((RANDOM % 3))"
-done
+ten_steps() { for _ in $(seq 10); do step_sql; done; }
+kill_during "$kills_wanted" ten_steps
+kills=$kills_wanted
 # a big order: small_orders stops on it, the others go on (part c)
 on_src -c "INSERT INTO orders VALUES (1000001, 1, 5000, 'big', 'big')"
 big_end=$(q_src "SELECT pg_current_wal_lsn()")

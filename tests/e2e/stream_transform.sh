@@ -65,18 +65,9 @@ step_sql() {
 	done
 	echo "$sql COMMIT;"
 }
-kills=0
-while [ "$kills" -lt "$kills_wanted" ]; do
-	for _ in $(seq 10); do step_sql; done >"$work/step.sql"
-	on_src -f "$work/step.sql" >/dev/null &
-	load=$!
-	sleep "0.$((RANDOM % 9 + 1))"
-	trucker_kill
-	kills=$((kills + 1))
-	wait "$load" || fail "a workload step failed"
-	trucker_launch
-	sleep "0.$((RANDOM % 3))"
-done
+ten_steps() { for _ in $(seq 10); do step_sql; done; }
+kill_during "$kills_wanted" ten_steps
+kills=$kills_wanted
 echo "$kills kills, $(q_src "SELECT count(*) FROM orders") orders"
 
 wait_same orders orders_mirror 120

@@ -214,6 +214,24 @@ trucker_kill() {
 	echo "=== harness: killed at $(date +%T.%N)" >>"$trucker_log"
 }
 
+# kill_during N STEP — N times: run the SQL that function STEP prints on the
+# source in the background, SIGKILL trucker 0.1–0.9 s later (whatever it is
+# doing), wait for the step, and start trucker again.  STEP runs in this
+# shell, so that STREAM_SEED replays its random choices.
+kill_during() {
+	local n=$1 step=$2 i load
+	for ((i = 0; i < n; i++)); do
+		"$step" >"$work/step.sql"
+		on_src -f "$work/step.sql" >/dev/null &
+		load=$!
+		sleep "0.$((RANDOM % 9 + 1))"
+		trucker_kill
+		wait "$load" || fail "a workload step failed"
+		trucker_launch
+		sleep "0.$((RANDOM % 3))"
+	done
+}
+
 # table_digest on_src|on_dst TABLE — "<count> <md5 of the sorted row texts>"
 table_digest() {
 	"$1" -At -c "SELECT count(*) || ' ' || coalesce(md5(string_agg(r, E'\\n' ORDER BY r COLLATE \"C\")), '-')
