@@ -69,8 +69,8 @@ trap cleanup EXIT
 
 bindir=$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || dirname "$(command -v pg_ctl)")
 psql=$bindir/psql
-sq() { "$psql" -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$psrc" -U postgres -d "$1" "${@:2}"; }
-dq() { "$psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$dstdir" -p "$pdst" -U postgres -d "$1" "${@:2}"; }
+sq() { PGOPTIONS="-c client_min_messages=warning" "$psql" -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$psrc" -U postgres -d "$1" "${@:2}"; }
+dq() { PGOPTIONS="-c client_min_messages=warning" "$psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$dstdir" -p "$pdst" -U postgres -d "$1" "${@:2}"; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
