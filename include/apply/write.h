@@ -40,16 +40,19 @@ int			trk_write_bind(trk_template_t *t, trk_vars_t *vars, trk_write_t *w,
 /*
  * trk_write_describe appends "$1 new.id = '1002', $2 new.note = NULL" for
  * the bound statement.  Long values are cut to their first bytes and their
- * length, so one huge value cannot flood the log.
+ * length, so one huge value cannot flood the log; the value of a column in
+ * redact (new.x, old.x or transformed.x) shows as [redacted].
  */
-void		trk_write_describe(const trk_write_t *w, trk_buf_t *out);
+void		trk_write_describe(const trk_write_t *w, char *const *redact, size_t nredact,
+							   trk_buf_t *out);
 
 /*
  * trk_write_describe_param appends one "$n label = 'value'" (text NULL: SQL
  * NULL), the way trk_write_describe does; for statements built elsewhere.
+ * label is "root.column" or "operation"; its column is redacted as above.
  */
 void		trk_write_describe_param(trk_buf_t *out, size_t n, const char *label,
-									 const char *text);
+									 const char *text, char *const *redact, size_t nredact);
 
 void		trk_write_free(trk_write_t *w);
 

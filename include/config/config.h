@@ -127,6 +127,8 @@ typedef struct trk_pipeline
 	int64_t		batch_max_bytes;
 	int64_t		batch_max_delay_ms;
 	trk_on_error_t on_error;
+	char	  **redact;			/* owned; columns kept out of the log */
+	size_t		nredact;
 	trk_template_t *sql[TRK_SQL_COUNT]; /* owned; NULL when the file is absent */
 	char	   *sql_file[TRK_SQL_COUNT];	/* owned; path when present */
 	trk_pos_t	input_pos;		/* of input.table in config_file */

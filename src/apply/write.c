@@ -34,14 +34,34 @@ trk_write_bind(trk_template_t *t, trk_vars_t *vars, trk_write_t *w, trk_buf_t *e
 	return 0;
 }
 
+/* redacted: label's column ("new.x" → x) is one to keep out of the log */
+static bool
+redacted(const char *label, char *const *redact, size_t nredact)
+{
+	const char *dot = strchr(label, '.');
+
+	if (dot == NULL || strncmp(label, "meta.", 5) == 0)
+		return false;
+	for (size_t i = 0; i < nredact; i++)
+		if (strcmp(redact[i], dot + 1) == 0)
+			return true;
+	return false;
+}
+
 void
-trk_write_describe_param(trk_buf_t *out, size_t n, const char *label, const char *text)
+trk_write_describe_param(trk_buf_t *out, size_t n, const char *label, const char *text,
+						 char *const *redact, size_t nredact)
 {
 	size_t		len;
 
 	if (out->len > 0)
 		trk_buf_append(out, ", ");
 	trk_buf_appendf(out, "$%zu %s = ", n, label);
+	if (redacted(label, redact, nredact))
+	{
+		trk_buf_append(out, "[redacted]");
+		return;
+	}
 	if (text == NULL)
 	{
 		trk_buf_append(out, "NULL");
@@ -61,7 +81,7 @@ trk_write_describe_param(trk_buf_t *out, size_t n, const char *label, const char
 }
 
 void
-trk_write_describe(const trk_write_t *w, trk_buf_t *out)
+trk_write_describe(const trk_write_t *w, char *const *redact, size_t nredact, trk_buf_t *out)
 {
 	if (w->stmt == NULL)
 		return;
@@ -74,7 +94,7 @@ trk_write_describe(const trk_write_t *w, trk_buf_t *out)
 			snprintf(label, sizeof(label), "%s.%s", trk_root_name(ref->root), ref->field);
 		else
 			snprintf(label, sizeof(label), "%s", trk_root_name(ref->root));
-		trk_write_describe_param(out, (size_t) i + 1, label, w->texts[i]);
+		trk_write_describe_param(out, (size_t) i + 1, label, w->texts[i], redact, nredact);
 	}
 }
 

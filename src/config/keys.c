@@ -58,6 +58,8 @@ static const keydef_t pipeline_keys[] = {
 	{"batch", KT_MAP, false, false, NULL, NULL, "how changes are grouped into destination transactions"},
 	{"on_error", KT_ENUM, false, false, "stop|dead_letter", "stop",
 	"what a failing change does: stop the pipeline, or go to trucker.dead_letters"},
+	{"redact", KT_LIST, false, false, NULL, NULL,
+	"columns whose values never appear in trucker's log (a failing statement's parameters)"},
 };
 
 static const keydef_t input_keys[] = {

@@ -121,38 +121,40 @@ load_table(pipe_loader_t *l, const trk_ynode_t *v, trk_table_name_t *out)
 					   v->text, why);
 }
 
+/* load_columns reads what, a non-empty list of column names (key, redact) */
 static void
-load_key(pipe_loader_t *l, const trk_ynode_t *v, trk_pipeline_t *p)
+load_columns(pipe_loader_t *l, const trk_ynode_t *v, const char *what, char ***cols,
+			 size_t *ncols)
 {
 	if (v == NULL || v->kind == TRK_Y_NULL)
 		return;
 	if (v->kind == TRK_Y_SCALAR)
 	{
 		trk_diag_error(l->diags, l->file, v->line, v->col,
-					   "\"key\" must be a list of columns, e.g. key: [%s]", v->text);
+					   "\"%s\" must be a list of columns, e.g. %s: [%s]", what, what, v->text);
 		return;
 	}
 	if (v->kind != TRK_Y_SEQ || v->n == 0)
 	{
 		trk_diag_error(l->diags, l->file, v->line, v->col,
-					   "\"key\" must be a non-empty list of columns");
+					   "\"%s\" must be a non-empty list of columns", what);
 		return;
 	}
-	p->key = trk_calloc(v->n, sizeof(char *));
+	*cols = trk_calloc(v->n, sizeof(char *));
 	for (size_t i = 0; i < v->n; i++)
 	{
 		const trk_ynode_t *it = v->items[i];
 
 		if (it->kind != TRK_Y_SCALAR || it->len == 0)
 		{
-			trk_diag_error(l->diags, l->file, it->line, it->col, "key columns must be names");
+			trk_diag_error(l->diags, l->file, it->line, it->col, "%s columns must be names", what);
 			continue;
 		}
-		for (size_t j = 0; j < p->nkey; j++)
-			if (strcmp(p->key[j], it->text) == 0)
+		for (size_t j = 0; j < *ncols; j++)
+			if (strcmp((*cols)[j], it->text) == 0)
 				trk_diag_error(l->diags, l->file, it->line, it->col,
-							   "column \"%s\" appears twice in key", it->text);
-		p->key[p->nkey++] = trk_strdup(it->text);
+							   "column \"%s\" appears twice in %s", it->text, what);
+		(*cols)[(*ncols)++] = trk_strdup(it->text);
 	}
 }
 
@@ -395,6 +397,9 @@ pipeline_clear(trk_pipeline_t *p)
 	for (size_t i = 0; i < p->nkey; i++)
 		free(p->key[i]);
 	free(p->key);
+	for (size_t i = 0; i < p->nredact; i++)
+		free(p->redact[i]);
+	free(p->redact);
 	for (int k = 0; k < TRK_SQL_COUNT; k++)
 	{
 		trk_template_free(p->sql[k]);
@@ -493,11 +498,12 @@ trk_cfg_pipeline_from_text(const trk_config_t *cfg, bool have_connections,
 		if (v)
 			pp->output_pos = pp->key_pos = (trk_pos_t) {v->line, v->col};
 		v = trk_ymap_get(m, "key");
-		load_key(&l, v, pp);
+		load_columns(&l, v, "key", &pp->key, &pp->nkey);
 		if (v)
 			pp->key_pos = (trk_pos_t) {v->line, v->col};
 	}
 	load_operations(&l, trk_ymap_get(root, "operations"), pp);
+	load_columns(&l, trk_ymap_get(root, "redact"), "redact", &pp->redact, &pp->nredact);
 	load_batch(&l, root, pp);
 	if ((v = trk_cfg_scalar(l.file, root, "on_error", diags)) != NULL)
 	{

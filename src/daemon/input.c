@@ -796,7 +796,7 @@ apply_write(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, 
 	if (describing(in, p))
 	{
 		trk_buf_reset(&in->about);
-		trk_write_describe(w, &in->about);
+		trk_write_describe(w, p->def->redact, p->def->nredact, &in->about);
 		tag.about = trk_buf_cstr(&in->about);
 	}
 	trk_pgdest_note_change(d->pg, bytes);
@@ -892,7 +892,8 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	{
 		trk_buf_reset(&in->about);
 		for (size_t i = 0; i < st->nparams; i++)
-			trk_write_describe_param(&in->about, i + 1, st->params[i].label, in->values[i]);
+			trk_write_describe_param(&in->about, i + 1, st->params[i].label, in->values[i],
+									 p->def->redact, p->def->nredact);
 		tag.about = trk_buf_cstr(&in->about);
 	}
 	send_stmt(in, p, c, sql, (int) st->nparams, in->values, in->types, &tag, bytes, true);
@@ -1608,11 +1609,12 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 			why = "an update found no row for its key in the output: the output has diverged "
 				"from the input (backfill the pipeline)";
 		snprintf(xid, sizeof(xid), "%u", err->tag.xid);
+		/* the server's detail often repeats the row: not with redacted columns */
 		trk_log_error("statement failed", "pipeline", p->def->name,
 					  "lsn", trk_lsn_format(err->tag.lsn, lsn), "xid", xid,
 					  "connection", name, "file", err->tag.file ? err->tag.file : "(default mirror)",
 					  "sqlstate", err->sqlstate, "error", why,
-					  "detail", err->detail, "sql", err->sql,
+					  "detail", p->def->nredact > 0 ? NULL : err->detail, "sql", err->sql,
 					  "params", err->tag.about && err->tag.about[0] ? err->tag.about : NULL, NULL);
 		trk_input_stop_pipeline(in, p, err->tag.lsn, why);
 		return true;

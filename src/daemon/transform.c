@@ -192,7 +192,7 @@ send_transform(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 	{
 		/* a failure is being pinned down: its parameters go with it */
 		trk_buf_reset(&in->about);
-		trk_write_describe(w, &in->about);
+		trk_write_describe(w, p->def->redact, p->def->nredact, &in->about);
 		tag.about = trk_buf_cstr(&in->about);
 	}
 	trk_xq_expect(&in->queue, id);

@@ -58,8 +58,10 @@ VALUES ({{ meta.lsn }}, {{ meta.end_lsn }}, {{ meta.xid }}, {{ meta.commit_time 
         {{ operation }}, {{ $row.id }}, {{ $row.status }}, {{ $row.note }})
 SQL
 done
-# a pipeline whose insert.sql a big order breaks (CHECK amount < 1000)
-add_pipeline small_orders public.orders public.small_orders "" "operations: [insert]"
+# a pipeline whose insert.sql a big order breaks (CHECK amount < 1000); its
+# amounts are kept out of the log
+add_pipeline small_orders public.orders public.small_orders "" "operations: [insert]
+redact: [amount]"
 cat >"$work/p/small_orders/insert.sql" <<'SQL'
 INSERT INTO small_orders (id, amount) VALUES ({{ new.id }}, {{ new.amount }})
 ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount
@@ -144,8 +146,9 @@ done
 grep -F 'msg="statement failed"' "$trucker_log" | grep "pipeline=small_orders" | tail -n 1 >"$work/failed"
 expect_contains "$work/failed" "sqlstate=23514"
 expect_contains "$work/failed" "small_orders/insert.sql"
-expect_contains "$work/failed" "\$2 new.amount = '5000.00'"
+expect_contains "$work/failed" "\$2 new.amount = [redacted]"
 expect_contains "$work/failed" "\$1 new.id = '1000001'"
+expect_lacks "$work/failed" "5000.00"
 expect_sql q_dst "SELECT count(*) FROM small_orders WHERE id >= 1000001" 0
 checks=$((checks + 1))
 lsn_ge "$big_end" "$(q_dst "SELECT lsn FROM trucker.checkpoints WHERE pipeline = 'small_orders'")" ||

@@ -80,10 +80,21 @@ test_write_bind_types(void **state)
 	assert_int_equal(w.types[6], 20);
 
 	trk_buf_reset(&err);
-	trk_write_describe(&w, &err);
+	trk_write_describe(&w, NULL, 0, &err);
 	assert_string_equal(trk_buf_cstr(&err),
 						"$1 meta.lsn = '0/10', $2 operation = 'delete', $3 old.id = '7', "
 						"$4 new.id = NULL, $5 old.mood = 'sad', $6 old.note = NULL, $7 meta.xid = '42'");
+	/* redacted columns, whichever row they come from; meta.* never */
+	{
+		char	   *redact[] = {"mood", "id", "xid"};
+
+		trk_buf_reset(&err);
+		trk_write_describe(&w, redact, 3, &err);
+		assert_string_equal(trk_buf_cstr(&err),
+							"$1 meta.lsn = '0/10', $2 operation = 'delete', $3 old.id = [redacted], "
+							"$4 new.id = [redacted], $5 old.mood = [redacted], $6 old.note = NULL, "
+							"$7 meta.xid = '42'");
+	}
 	trk_write_free(&w);
 	trk_template_free(t);
 	trk_buf_free(&err);
@@ -120,13 +131,13 @@ test_write_describe_param(void **state)
 	char		big[1000];
 
 	(void) state;
-	trk_write_describe_param(&b, 1, "new.s", "it's");
-	trk_write_describe_param(&b, 2, "new.n", NULL);
+	trk_write_describe_param(&b, 1, "new.s", "it's", NULL, 0);
+	trk_write_describe_param(&b, 2, "new.n", NULL, NULL, 0);
 	assert_string_equal(trk_buf_cstr(&b), "$1 new.s = 'it''s', $2 new.n = NULL");
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	trk_buf_reset(&b);
-	trk_write_describe_param(&b, 3, "new.big", big);
+	trk_write_describe_param(&b, 3, "new.big", big, NULL, 0);
 	assert_non_null(strstr(trk_buf_cstr(&b), "' (first 200 of 999 bytes)"));
 	assert_true(b.len < 260);
 	trk_buf_free(&b);
