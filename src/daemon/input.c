@@ -1549,7 +1549,14 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 		char		lsn[TRK_LSN_BUFSIZE];
 		char		last[TRK_LSN_BUFSIZE];
 		char		xid[16];
-		const char *why = err->message;
+		/*
+		 * A data exception's message quotes the value at fault (invalid
+		 * input syntax for type integer: "…"): not for a pipeline that
+		 * keeps columns out of the log.
+		 */
+		const char *msg = p->def->nredact > 0 && strncmp(err->sqlstate, "22", 2) == 0 ?
+			"(the message is withheld: the pipeline redacts columns)" : err->message;
+		const char *why = msg;
 
 		if (err->tag.last > err->tag.lsn)
 		{
@@ -1565,7 +1572,7 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 						 "again one change at a time to find the one at fault",
 						 "pipeline", p->def->name, "lsn", trk_lsn_format(err->tag.lsn, lsn),
 						 "last", trk_lsn_format(err->tag.last, last),
-						 "sqlstate", err->sqlstate, "error", err->message, NULL);
+						 "sqlstate", err->sqlstate, "error", msg, NULL);
 			trk_input_restart(in, "pipeline %s: finding the failing transaction", p->def->name);
 			return true;
 		}
@@ -1586,7 +1593,7 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 						 "change sent to trucker.dead_letters", "pipeline", p->def->name,
 						 "lsn", trk_lsn_format(err->tag.lsn, lsn),
 						 "file", err->tag.file ? err->tag.file : "(default mirror)",
-						 "sqlstate", err->sqlstate, "error", err->message, NULL);
+						 "sqlstate", err->sqlstate, "error", msg, NULL);
 			trk_input_restart(in, "pipeline %s: dead-lettering a transaction", p->def->name);
 			return true;
 		}
@@ -1601,7 +1608,7 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 			trk_log_info("a statement failed; applying its transaction again to log the "
 						 "change at fault", "pipeline", p->def->name,
 						 "lsn", trk_lsn_format(err->tag.lsn, lsn),
-						 "sqlstate", err->sqlstate, "error", err->message, NULL);
+						 "sqlstate", err->sqlstate, "error", msg, NULL);
 			trk_input_restart(in, "pipeline %s: a statement failed", p->def->name);
 			return true;
 		}

@@ -42,7 +42,8 @@ on_dst -c "CREATE TABLE customer_totals (customer_id bigint PRIMARY KEY, orders 
 	-c "CREATE TABLE audit.orders_log (lsn pg_lsn NOT NULL, end_lsn pg_lsn NOT NULL, xid bigint,
 		committed_at timestamptz, op text NOT NULL, order_id bigint NOT NULL, status text, note text)" \
 	-c "CREATE TABLE small_orders (id bigint PRIMARY KEY, amount numeric(12,2) CHECK (amount < 1000))" \
-	-c "CREATE TABLE note_log (id int, body text)"
+	-c "CREATE TABLE note_log (id int, body text)" \
+	-c "CREATE TABLE status_cast (id bigint, n int)"
 
 # the aggregate: the repository's example, verbatim
 add_pipeline customer_totals public.orders public.customer_totals customer_id
@@ -66,6 +67,10 @@ cat >"$work/p/small_orders/insert.sql" <<'SQL'
 INSERT INTO small_orders (id, amount) VALUES ({{ new.id }}, {{ new.amount }})
 ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount
 SQL
+# a redacted column that fails a cast: the server's message would quote it
+add_pipeline status_cast public.orders public.status_cast "" "operations: [insert]
+redact: [status]"
+printf 'INSERT INTO status_cast VALUES ({{ new.id }}, {{ new.status }}::int)\n' >"$work/p/status_cast/insert.sql"
 # a template on a table without REPLICA IDENTITY FULL that reads new.body
 add_pipeline note_log public.notes public.note_log "" "operations: [insert, update]"
 printf 'INSERT INTO note_log (id, body) VALUES ({{ new.id }}, {{ new.body }})\n' >"$work/p/note_log/insert.sql"
@@ -159,6 +164,13 @@ until [ "$(q_dst "SELECT count(*) FROM audit.orders_log WHERE order_id IN (10000
 	[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "orders_audit did not go on past small_orders' failure"; }
 	sleep 0.2
 done
+
+# a redacted value in a failing cast stays out of the log
+grep -F "pipeline=status_cast" "$trucker_log" >"$work/cast" || true
+expect_contains "$work/cast" "sqlstate=22P02"
+expect_contains "$work/cast" "the message is withheld"
+expect_contains "$work/cast" "\$2 new.status = [redacted]"
+expect_lacks "$work/cast" "invalid input syntax"
 
 # --- (b) unchanged TOAST ----------------------------------------------------
 # 320 kB of hex digits: stored out of line even compressed
