@@ -1724,6 +1724,8 @@ trk_input_on_timer(uv_timer_t *t)
 	{
 		watch_stall(in, now);
 		log_held(in, now);
+		if (in->has_xform)
+			trk_input_xform_tick(in);
 	}
 }
 

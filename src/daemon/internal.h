@@ -219,6 +219,7 @@ void		trk_input_xform_message(trk_input_t *in, trk_lsn_t start, const char *data
 bool		trk_input_xform_keepalive(trk_input_t *in, trk_lsn_t walend);
 void		trk_input_xform_drained(trk_input_t *in);
 void		trk_input_xform_drain(trk_input_t *in);
+void		trk_input_xform_tick(trk_input_t *in);
 bool		trk_input_xform_blocked(const trk_input_t *in);
 const PGresult *trk_input_xform_rows(const trk_input_t *in, int pipeline);
 

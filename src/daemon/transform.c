@@ -430,6 +430,22 @@ trk_input_xform_drain(trk_input_t *in)
 	trk_input_maybe_resume(in);
 }
 
+/*
+ * trk_input_xform_tick, every second: a head still waiting for rows gets
+ * its transaction of transforms ended, whatever the reason nothing else
+ * ended it — a backstop, not the way rows normally come back.
+ */
+void
+trk_input_xform_tick(trk_input_t *in)
+{
+	if (in->state != IN_STREAMING || in->xform == NULL || in->queue.count == 0 ||
+		trk_xq_ready(&in->queue) != NULL)
+		return;
+	end_batch(in);
+	if (in->xform)
+		trk_pgdest_flush(in->xform);
+}
+
 /* ------------------------------------------------------------------ */
 /* the session's callbacks                                            */
 /* ------------------------------------------------------------------ */
