@@ -133,12 +133,18 @@ trk_input_xform_rows(const trk_input_t *in, int pipeline)
 	return in->cur ? trk_xq_rows(in->cur, pipeline) : NULL;
 }
 
-/* end_batch ends the open transaction of transforms, which flushes their rows */
+/*
+ * end_batch ends the open transaction of transforms, which has the server
+ * send their rows, and sends what libpq holds — all of it even when too many
+ * transactions are committing to end this one yet.
+ */
 static void
 end_batch(trk_input_t *in)
 {
 	if (in->xform && trk_pgdest_is_open(in->xform) && trk_pgdest_can_commit(in->xform))
 		trk_pgdest_commit(in->xform);
+	if (in->xform)
+		trk_pgdest_flush(in->xform);
 }
 
 static bool
@@ -230,8 +236,6 @@ probe(trk_input_t *in)
 		trk_pgdest_begin(in->xform);
 	trk_pgdest_exec(in->xform, "SELECT pg_last_wal_replay_lsn()", 0, NULL, NULL, &tag, 0, true);
 	end_batch(in);
-	if (in->xform)
-		trk_pgdest_flush(in->xform);
 }
 
 static void
@@ -375,8 +379,6 @@ void
 trk_input_xform_drained(trk_input_t *in)
 {
 	end_batch(in);
-	if (in->xform)
-		trk_pgdest_flush(in->xform);
 }
 
 /*
@@ -422,8 +424,6 @@ trk_input_xform_drain(trk_input_t *in)
 		 * database three times as much.
 		 */
 		end_batch(in);
-		if (in->xform)
-			trk_pgdest_flush(in->xform);
 		if (in->state != IN_STREAMING)
 			return;
 	}
@@ -442,8 +442,6 @@ trk_input_xform_tick(trk_input_t *in)
 		trk_xq_ready(&in->queue) != NULL)
 		return;
 	end_batch(in);
-	if (in->xform)
-		trk_pgdest_flush(in->xform);
 }
 
 /* ------------------------------------------------------------------ */
