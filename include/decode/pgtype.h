@@ -22,4 +22,11 @@ typedef uint32_t trk_oid_t;
  */
 trk_oid_t	trk_pgtype_oid(const char *name);
 
+/*
+ * trk_pgtype_array_of: the array type of a built-in scalar type the table
+ * above knows (its element delimiter is a comma), or 0 — for an array
+ * type itself too, whose arrays are the same type.
+ */
+trk_oid_t	trk_pgtype_array_of(trk_oid_t elem);
+
 #endif

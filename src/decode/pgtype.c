@@ -52,6 +52,7 @@ static const pgtype_t types[] = {
 	{"tsrange", 3908, 3909},
 	{"tstzrange", 3910, 3911},
 	{"daterange", 3912, 3913},
+	{"pg_lsn", 3220, 3221},
 };
 
 /*
@@ -94,5 +95,14 @@ trk_pgtype_oid(const char *name)
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcmp(types[i].name, base) == 0)
 			return is_array ? types[i].array_oid : types[i].oid;
+	return 0;
+}
+
+trk_oid_t
+trk_pgtype_array_of(trk_oid_t elem)
+{
+	for (size_t i = 0; elem != 0 && i < sizeof(types) / sizeof(types[0]); i++)
+		if (types[i].oid == elem)
+			return types[i].array_oid;
 	return 0;
 }

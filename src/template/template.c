@@ -2386,6 +2386,30 @@ trk_template_sql_position(const trk_stmt_t *stmt, int pos, int *line,
 	position(st->owner->text, src, &cur, line, col);
 }
 
+void
+trk_template_write_sql(const trk_stmt_t *stmt, const char *prefix, trk_buf_t *out)
+{
+	const stmt_t *st = (const stmt_t *) stmt;
+	size_t		len = strlen(stmt->sql);
+	size_t		done = 0;
+
+	for (size_t i = 0; i < st->nspans; i++)
+	{
+		size_t		at = st->spans[i].out;
+		size_t		end = i + 1 < st->nspans ? st->spans[i + 1].out : len;
+
+		/* a parameter is a value's span of exactly "$n" */
+		if (st->spans[i].exact || stmt->sql[at] != '$' || end - at < 2 ||
+			strspn(stmt->sql + at + 1, "0123456789") != end - at - 1)
+			continue;
+		trk_buf_appendn(out, stmt->sql + done, at - done);
+		trk_buf_append(out, prefix);
+		trk_buf_appendn(out, stmt->sql + at + 1, end - at - 1);
+		done = end;
+	}
+	trk_buf_appendn(out, stmt->sql + done, len - done);
+}
+
 /* ----------------------------------------------------------------
  * Accessors
  * ----------------------------------------------------------------
