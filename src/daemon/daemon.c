@@ -111,6 +111,8 @@ build_inputs(trk_daemon_t *d)
 		uv_timer_init(&d->loop, &in->commit_timer);
 		uv_timer_init(&d->loop, &in->probe_timer);
 		in->probe_timer.data = in;
+		uv_timer_init(&d->loop, &in->quiet_timer);
+		in->quiet_timer.data = in;
 		in->timer.data = in;
 		in->commit_timer.data = in;
 		d->ninputs++;
@@ -239,6 +241,7 @@ close_all(trk_daemon_t *d)
 		uv_close((uv_handle_t *) &d->inputs[i].timer, NULL);
 		uv_close((uv_handle_t *) &d->inputs[i].commit_timer, NULL);
 		uv_close((uv_handle_t *) &d->inputs[i].probe_timer, NULL);
+		uv_close((uv_handle_t *) &d->inputs[i].quiet_timer, NULL);
 	}
 	if (d->has_control)
 		trk_control_close(&d->control, d->opts.control_path);

@@ -983,7 +983,7 @@ apply_one(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, si
  * The mirror's upsert then writes a new row, and the old one must go.
  */
 static bool
-key_moved(const run_pipeline_t *p, const trk_change_t *c, const PGresult *r)
+key_moved(const run_pipeline_t *p, const trk_change_t *c, const trk_xrows_t *r)
 {
 	size_t		nkey = p->def->key ? p->def->nkey : c->npk;
 	bool		moved = false;
@@ -997,13 +997,13 @@ key_moved(const run_pipeline_t *p, const trk_change_t *c, const PGresult *r)
 		int			f = -1;
 
 		/* by exact name: PQfnumber would fold the case */
-		for (int j = 0; j < PQnfields(r) && f < 0; j++)
-			if (strcmp(PQfname(r, j), k) == 0)
+		for (int j = 0; j < trk_xrows_nfields(r) && f < 0; j++)
+			if (strcmp(trk_xrows_name(r, j), k) == 0)
 				f = j;
 
-		if (o == NULL || o->value.text == NULL || f < 0 || PQgetisnull(r, 0, f))
+		if (o == NULL || o->value.text == NULL || f < 0 || trk_xrows_isnull(r, 0, f))
 			return false;		/* not comparable: nothing is known to move */
-		if (strcmp(o->value.text, PQgetvalue(r, 0, f)) != 0)
+		if (strcmp(o->value.text, trk_xrows_value(r, 0, f)) != 0)
 			moved = true;
 	}
 	return moved;
@@ -1030,9 +1030,9 @@ static bool
 apply_transformed(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 				  size_t bytes)
 {
-	const PGresult *r = trk_input_xform_rows(in, idx);
-	int			n = r ? PQntuples(r) : 0;
-	int			nf = r ? PQnfields(r) : 0;
+	const trk_xrows_t *r = trk_input_xform_rows(in, idx);
+	int			n = trk_xrows_count(r);
+	int			nf = n > 0 ? trk_xrows_nfields(r) : 0;
 	trk_column_t *row;
 
 	if (n == 0)
@@ -1051,14 +1051,14 @@ apply_transformed(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_
 		for (int j = 0; j < nf; j++)
 		{
 			memset(&row[j], 0, sizeof(row[j]));
-			row[j].name = PQfname(r, j);
-			if (PQgetisnull(r, i, j))
+			row[j].name = trk_xrows_name(r, j);
+			if (trk_xrows_isnull(r, i, j))
 				row[j].value.kind = TRK_V_NULL;
 			else
 			{
 				row[j].value.kind = TRK_V_STRING;
-				row[j].value.text = PQgetvalue(r, i, j);
-				row[j].value.len = (size_t) PQgetlength(r, i, j);
+				row[j].value.text = trk_xrows_value(r, i, j);
+				row[j].value.len = (size_t) trk_xrows_length(r, i, j);
 			}
 		}
 		if (!apply_one(in, p, idx, c, bytes, row, (size_t) nf) || in->state != IN_STREAMING)

@@ -32,6 +32,7 @@
 #include "daemon/daemon.h"
 #include "route/router.h"
 #include "stream/stream.h"
+#include "transform/batch.h"
 #include "transform/queue.h"
 
 /* how often idle pipelines move their checkpoints forward */
@@ -75,6 +76,9 @@ typedef struct run_pipeline
 	size_t		nleaves;		/* partitions of a partitioned input */
 	trk_lsn_t	trunc_lsn;		/* a TRUNCATE of its partitions in progress */
 	size_t		trunc_count;
+	/* transform.c: changes whose transforms go as one query, not yet sent */
+	trk_xbatch_t xbatch;
+	bool		xform_single;	/* its transform cannot run batched */
 	/* start-up only: the checkpoint row's source identity */
 	char	   *row_sysid;		/* owned */
 	char	   *row_database;	/* owned */
@@ -170,12 +174,19 @@ typedef struct trk_input
 	bool		q_has_xid;
 	char		q_time[64];
 	trk_write_t xwrite;			/* a transform bound to one change */
+	uint64_t	xform_since;	/* the queue's next id when the open
+								 * transaction of transforms began */
+	bool		xform_held;		/* it could not commit yet */
+	struct xform_sent *sent;	/* owned; batches sent, oldest first */
+	struct xform_sent *sent_tail;
+	uint64_t	sent_seq;
 	/* transforms on a replica wait until it has replayed their change */
 	trk_lsn_t	replayed;		/* the replica's replay position, as last read */
 	uint64_t	gate;			/* the entry whose transforms wait for it */
 	bool		probing;		/* a read of the replay position is out */
 	uint64_t	gate_since_ms;
 	uv_timer_t	probe_timer;
+	uv_timer_t	quiet_timer;	/* a dry stream ends the transforms' batch */
 	trk_buf_t	err;
 	trk_buf_t	sql;			/* scratch: a statement being wrapped */
 	const char **values;		/* owned scratch for statement parameters */
@@ -221,7 +232,20 @@ void		trk_input_xform_drained(trk_input_t *in);
 void		trk_input_xform_drain(trk_input_t *in);
 void		trk_input_xform_tick(trk_input_t *in);
 bool		trk_input_xform_blocked(const trk_input_t *in);
-const PGresult *trk_input_xform_rows(const trk_input_t *in, int pipeline);
+
+/*
+ * The rows a pipeline's transform returned for one change: all of a
+ * PGresult, or its slice for the change when a batch answered for many.
+ */
+typedef struct trk_xrows trk_xrows_t;
+
+const trk_xrows_t *trk_input_xform_rows(const trk_input_t *in, int pipeline);
+int			trk_xrows_count(const trk_xrows_t *r);	/* 0 for NULL */
+int			trk_xrows_nfields(const trk_xrows_t *r);
+const char *trk_xrows_name(const trk_xrows_t *r, int field);
+bool		trk_xrows_isnull(const trk_xrows_t *r, int row, int field);
+const char *trk_xrows_value(const trk_xrows_t *r, int row, int field);
+int			trk_xrows_length(const trk_xrows_t *r, int row, int field);
 
 /* control.c */
 int			trk_control_open(uv_loop_t *loop, uv_pipe_t *server, const char *path,

@@ -11,8 +11,16 @@
  * for apply only once each transform sent for it has answered.  Changes
  * are applied in the source's commit order whatever pipeline they are for.
  *
+ * A run of changes whose transform binds the same statement with the same
+ * parameter types goes as one query (transform/batch.c): the statement runs
+ * once per change as a LATERAL subquery over the arrays of their values,
+ * and the answer is cut back into each change's rows.  A batch that fails
+ * is sent again one change at a time, which names the change at fault; a
+ * statement that cannot run batched (an error of class 42 in the batch
+ * only) runs one change at a time from then on.
+ *
  * The transforms run in short read-only transactions of up to
- * XFORM_BATCH queries (READ COMMITTED: each query sees what has committed
+ * XFORM_BATCH changes (READ COMMITTED: each query sees what has committed
  * when it runs, never a state older than the change).  The queue is
  * bounded; past its limits, or when the session is busy, the stream pauses.
  * A transform that fails with a data error stops its pipeline at that
@@ -31,12 +39,17 @@
 #include "base/mem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* queries per transaction on the input database */
+/* changes per transaction on the input database */
 #define XFORM_BATCH 256
-/* ... or once this many messages wait behind them */
+/* ... or once this many messages have queued since it began */
 #define XFORM_QUEUED 1024
+/* a batch of transforms goes once its values take this many bytes */
+#define XFORM_BATCH_BYTES ((size_t) 1 << 20)
+/* a stream run dry this long ends the transaction of transforms */
+#define XFORM_QUIET_MS 1
 /* between two reads of a lagging replica's replay position */
 #define PROBE_MS 5
 /* the queue's limits: the stream pauses past the high marks */
@@ -53,10 +66,103 @@ static void on_xform_rows(void *arg, trk_pgdest_t *pg, const trk_dest_tag_t *tag
 static const trk_pgdest_cbs_t xform_cbs = {on_xform_committed, on_xform_ready, on_xform_error,
 on_xform_rows};
 
+/* marks a tag's change number as a batch's */
+#define BATCH_BIT ((uint64_t) 1 << 63)
+
+/* a transform's answer, shared by the changes of a batch */
+typedef struct xform_result
+{
+	PGresult   *res;
+	int			refs;
+	int			col0;			/* 1 for a batch: column 0 is the change's
+								 * position in it */
+	int		   *order;			/* owned; a batch's rows grouped by change,
+								 * or NULL: as they are */
+} xform_result_t;
+
+struct trk_xrows
+{
+	xform_result_t *res;
+	int			first;			/* into order, or the first row */
+	int			count;
+};
+
+/* a batch sent and not answered yet */
+typedef struct xform_sent
+{
+	struct xform_sent *next;
+	uint64_t	seq;
+	int			pipeline;
+	size_t		n;
+	uint64_t	ids[];			/* the queue's entries, in batch order */
+} xform_sent_t;
+
 static void
 free_result(void *rows)
 {
-	PQclear(rows);
+	trk_xrows_t *r = rows;
+
+	if (--r->res->refs == 0)
+	{
+		PQclear(r->res->res);
+		free(r->res->order);
+		free(r->res);
+	}
+	free(r);
+}
+
+static trk_xrows_t *
+new_rows(xform_result_t *res, int first, int count)
+{
+	trk_xrows_t *r = trk_malloc(sizeof(*r));
+
+	r->res = res;
+	r->first = first;
+	r->count = count;
+	res->refs++;
+	return r;
+}
+
+static int
+row_at(const trk_xrows_t *r, int row)
+{
+	return r->res->order ? r->res->order[r->first + row] : r->first + row;
+}
+
+int
+trk_xrows_count(const trk_xrows_t *r)
+{
+	return r ? r->count : 0;
+}
+
+int
+trk_xrows_nfields(const trk_xrows_t *r)
+{
+	return PQnfields(r->res->res) - r->res->col0;
+}
+
+const char *
+trk_xrows_name(const trk_xrows_t *r, int field)
+{
+	return PQfname(r->res->res, field + r->res->col0);
+}
+
+bool
+trk_xrows_isnull(const trk_xrows_t *r, int row, int field)
+{
+	return PQgetisnull(r->res->res, row_at(r, row), field + r->res->col0);
+}
+
+const char *
+trk_xrows_value(const trk_xrows_t *r, int row, int field)
+{
+	return PQgetvalue(r->res->res, row_at(r, row), field + r->res->col0);
+}
+
+int
+trk_xrows_length(const trk_xrows_t *r, int row, int field)
+{
+	return PQgetlength(r->res->res, row_at(r, row), field + r->res->col0);
 }
 
 void
@@ -83,6 +189,7 @@ trk_input_xform_open(trk_input_t *in, char *errbuf, size_t errlen)
 	in->replayed = 0;
 	in->gate = 0;
 	in->probing = false;
+	in->xform_held = false;
 	return 0;
 }
 
@@ -98,7 +205,18 @@ trk_input_xform_close(trk_input_t *in)
 	in->gate = 0;
 	in->probing = false;
 	uv_timer_stop(&in->probe_timer);
+	uv_timer_stop(&in->quiet_timer);
 	trk_xq_clear(&in->queue);
+	while (in->sent != NULL)
+	{
+		xform_sent_t *next = in->sent->next;
+
+		free(in->sent);
+		in->sent = next;
+	}
+	in->sent_tail = NULL;
+	for (size_t i = 0; i < in->npipes; i++)
+		trk_xbatch_reset(&in->pipes[i].xbatch);
 }
 
 void
@@ -107,6 +225,8 @@ trk_input_xform_free(trk_input_t *in)
 	trk_input_xform_close(in);
 	trk_xq_free(&in->queue);
 	trk_write_free(&in->xwrite);
+	for (size_t i = 0; i < in->npipes; i++)
+		trk_xbatch_free(&in->pipes[i].xbatch);
 	if (in->xform_conn)
 	{
 		PQfinish(in->xform_conn);
@@ -127,22 +247,77 @@ trk_input_xform_blocked(const trk_input_t *in)
 	return in->queue.count >= QUEUE_HIGH_ENTRIES || in->queue.bytes >= QUEUE_HIGH_BYTES;
 }
 
-const PGresult *
+const trk_xrows_t *
 trk_input_xform_rows(const trk_input_t *in, int pipeline)
 {
 	return in->cur ? trk_xq_rows(in->cur, pipeline) : NULL;
 }
 
+/* open_txn begins a transaction of transforms unless one is open */
+static void
+open_txn(trk_input_t *in)
+{
+	if (trk_pgdest_is_open(in->xform))
+		return;
+	trk_pgdest_begin(in->xform);
+	in->xform_since = in->queue.next_id;
+}
+
 /*
- * end_batch ends the open transaction of transforms, which has the server
- * send their rows, and sends what libpq holds — all of it even when too many
- * transactions are committing to end this one yet.
+ * send_batch sends pipeline idx's batch of transforms as one query.  False
+ * when the session failed (the input is restarting).
+ */
+static bool
+send_batch(trk_input_t *in, int idx)
+{
+	run_pipeline_t *p = &in->pipes[idx];
+	trk_xbatch_t *b = &p->xbatch;
+	xform_sent_t *s;
+	trk_dest_tag_t tag = {idx, b->first, b->xid, TRK_CHECK_NONE, b->last,
+	p->def->sql_file[TRK_SQL_TRANSFORM], NULL, 0};
+
+	if (b->n == 0)
+		return true;
+	trk_xbatch_finish(b);
+	s = trk_malloc(sizeof(*s) + b->n * sizeof(uint64_t));
+	s->next = NULL;
+	s->seq = ++in->sent_seq;
+	s->pipeline = idx;
+	s->n = b->n;
+	memcpy(s->ids, b->ids, b->n * sizeof(uint64_t));
+	if (in->sent_tail)
+		in->sent_tail->next = s;
+	else
+		in->sent = s;
+	in->sent_tail = s;
+	tag.change = BATCH_BIT | s->seq;
+	open_txn(in);
+	trk_pgdest_exec(in->xform, trk_buf_cstr(&b->sql), b->stmt->nparams, b->texts, b->types,
+					&tag, 0, true);
+	trk_xbatch_reset(b);
+	return in->state == IN_STREAMING && in->xform != NULL;
+}
+
+/*
+ * end_batch sends the batches waiting, ends the open transaction of
+ * transforms, which has the server send their rows, and sends what libpq
+ * holds — all of it even when too many transactions are committing to end
+ * this one yet.
  */
 static void
 end_batch(trk_input_t *in)
 {
-	if (in->xform && trk_pgdest_is_open(in->xform) && trk_pgdest_can_commit(in->xform))
-		trk_pgdest_commit(in->xform);
+	for (size_t i = 0; i < in->npipes && in->xform; i++)
+		if (!send_batch(in, (int) i))
+			return;
+	in->xform_held = false;
+	if (in->xform && trk_pgdest_is_open(in->xform))
+	{
+		if (trk_pgdest_can_commit(in->xform))
+			trk_pgdest_commit(in->xform);
+		else
+			in->xform_held = true;	/* on_xform_committed ends it */
+	}
 	if (in->xform)
 		trk_pgdest_flush(in->xform);
 }
@@ -182,6 +357,7 @@ send_transform(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 	trk_vars_t	vars;
 	trk_dest_tag_t tag = {idx, in->q_end, in->q_xid, TRK_CHECK_NONE, 0,
 	p->def->sql_file[TRK_SQL_TRANSFORM], NULL, id};
+	bool		single;
 
 	trk_vars_init(&vars, c, in->q_end, in->q_time, in->q_xid, in->q_has_xid);
 	trk_buf_reset(&in->err);
@@ -192,8 +368,19 @@ send_transform(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 	}
 	if (w->stmt->empty)
 		return true;			/* no query: as if it returned no row */
-	if (!trk_pgdest_is_open(in->xform))
-		trk_pgdest_begin(in->xform);
+	open_txn(in);
+	single = p->xform_single || (p->one_by_one != 0 && in->q_end <= p->one_by_one) ||
+		!trk_xbatch_can(w->stmt, w->types);
+	if ((single || !trk_xbatch_fits(&p->xbatch, w->stmt, w->types)) && !send_batch(in, idx))
+		return false;
+	if (!single)
+	{
+		trk_xbatch_add(&p->xbatch, w->stmt, w->types, w->texts, id, in->q_end, in->q_xid);
+		trk_xq_expect(&in->queue, id);
+		trk_pgdest_note_change(in->xform, bytes);
+		/* large values: the batch goes before it holds too many */
+		return p->xbatch.bytes < XFORM_BATCH_BYTES || send_batch(in, idx);
+	}
 	if (p->one_by_one != 0 && in->q_end <= p->one_by_one)
 	{
 		/* a failure is being pinned down: its parameters go with it */
@@ -232,8 +419,7 @@ probe(trk_input_t *in)
 	if (in->probing || in->xform == NULL)
 		return;
 	in->probing = true;
-	if (!trk_pgdest_is_open(in->xform))
-		trk_pgdest_begin(in->xform);
+	open_txn(in);
 	trk_pgdest_exec(in->xform, "SELECT pg_last_wal_replay_lsn()", 0, NULL, NULL, &tag, 0, true);
 	end_batch(in);
 }
@@ -354,7 +540,8 @@ trk_input_xform_message(trk_input_t *in, trk_lsn_t start, const char *data, size
 		return;
 	/* rows come back when a transaction of transforms ends: end it often */
 	if (in->xform && trk_pgdest_is_open(in->xform) &&
-		(trk_pgdest_batch_rows(in->xform) >= XFORM_BATCH || in->queue.count >= XFORM_QUEUED))
+		(trk_pgdest_batch_rows(in->xform) >= XFORM_BATCH ||
+		 in->queue.next_id - in->xform_since >= XFORM_QUEUED))
 		end_batch(in);
 	if (trk_input_xform_blocked(in))
 	{
@@ -375,10 +562,26 @@ trk_input_xform_keepalive(trk_input_t *in, trk_lsn_t walend)
 	return false;
 }
 
+static void
+on_quiet(uv_timer_t *t)
+{
+	trk_input_t *in = t->data;
+
+	if (in->state == IN_STREAMING && in->drained)
+		end_batch(in);
+}
+
+/*
+ * trk_input_xform_drained: the stream ran dry.  It does so between the
+ * server's sends all the time, even in a backlog; ending the transaction
+ * of transforms there would cut batches short.  Unless a message comes
+ * within XFORM_QUIET_MS, it ends then.
+ */
 void
 trk_input_xform_drained(trk_input_t *in)
 {
-	end_batch(in);
+	if (in->xform && trk_pgdest_is_open(in->xform))
+		uv_timer_start(&in->quiet_timer, on_quiet, XFORM_QUIET_MS, 0);
 }
 
 /*
@@ -414,14 +617,15 @@ trk_input_xform_drain(trk_input_t *in)
 	if (in->queue.count == 0 && in->drained)
 		trk_input_commit_quiet(in);
 	else if (in->queue.count > 0 && trk_xq_ready(&in->queue) == NULL &&
-			 (in->drained || (in->stream && trk_stream_is_paused(in->stream))))
+			 in->stream && trk_stream_is_paused(in->stream))
 	{
 		/*
 		 * The head waits for rows, and no message is coming that would end
 		 * the transaction of transforms holding its query (at XFORM_BATCH
-		 * queries): end it now, or it waits forever.  Not while messages
-		 * flow — one short transaction per message costs the input
-		 * database three times as much.
+		 * changes): end it now, or it waits forever.  Not while messages
+		 * flow — short transactions cost the input database more, and
+		 * short batches more still.  (A stream run dry has the quiet timer
+		 * end it.)
 		 */
 		end_batch(in);
 		if (in->state != IN_STREAMING)
@@ -448,6 +652,97 @@ trk_input_xform_tick(trk_input_t *in)
 /* the session's callbacks                                            */
 /* ------------------------------------------------------------------ */
 
+/* answer_one gives one change its transform's rows */
+static void
+answer_one(trk_input_t *in, const trk_dest_tag_t *tag, PGresult *r)
+{
+	xform_result_t *res;
+
+	if (PQntuples(r) == 0)
+	{
+		PQclear(r);
+		trk_xq_answer(&in->queue, tag->change, tag->pipeline, NULL);
+		return;
+	}
+	res = trk_malloc(sizeof(*res));
+	res->res = r;
+	res->refs = 0;
+	res->col0 = 0;
+	res->order = NULL;
+	trk_xq_answer(&in->queue, tag->change, tag->pipeline, new_rows(res, 0, PQntuples(r)));
+}
+
+/*
+ * answer_batch cuts a batch's rows into each change's, by the position in
+ * column 0, keeping their order within a change.
+ */
+static void
+answer_batch(trk_input_t *in, const trk_dest_tag_t *tag, PGresult *r)
+{
+	xform_sent_t *s = in->sent;
+	int			nt = PQntuples(r);
+	int		   *pos;
+	int		   *count;
+	int		   *next;
+	xform_result_t *res;
+
+	if (s == NULL || (BATCH_BIT | s->seq) != tag->change || s->pipeline != tag->pipeline)
+	{
+		PQclear(r);
+		trk_input_fail(in, true, "input \"%s\" (transforms): a batch's answer came out of order",
+					   in->conn->name);
+		return;
+	}
+	in->sent = s->next;
+	if (in->sent == NULL)
+		in->sent_tail = NULL;
+	pos = trk_malloc((size_t) (nt + 1) * sizeof(int));
+	count = trk_calloc(s->n, sizeof(int));
+	next = trk_malloc(s->n * sizeof(int));
+	for (int i = 0; i < nt; i++)
+	{
+		long		o = strtol(PQgetvalue(r, i, 0), NULL, 10);
+
+		if (o < 1 || (size_t) o > s->n)
+		{
+			free(pos);
+			free(count);
+			free(next);
+			free(s);
+			PQclear(r);
+			trk_input_fail(in, true, "input \"%s\" (transforms): a batch's row is for no "
+						   "change of it", in->conn->name);
+			return;
+		}
+		pos[i] = (int) o - 1;
+		count[pos[i]]++;
+	}
+	res = trk_malloc(sizeof(*res));
+	res->res = r;
+	res->refs = 0;
+	res->col0 = 1;
+	res->order = trk_malloc((size_t) (nt + 1) * sizeof(int));
+	for (size_t k = 0, at = 0; k < s->n; at += (size_t) count[k], k++)
+		next[k] = (int) at;
+	for (int i = 0; i < nt; i++)
+		res->order[next[pos[i]]++] = i;
+	/* (the refs taken below keep res until its last change has gone) */
+	res->refs++;
+	for (size_t k = 0; k < s->n; k++)
+		trk_xq_answer(&in->queue, s->ids[k], tag->pipeline,
+					  count[k] ? new_rows(res, next[k] - count[k], count[k]) : NULL);
+	free(pos);
+	free(count);
+	free(next);
+	free(s);
+	if (--res->refs == 0)
+	{
+		PQclear(res->res);
+		free(res->order);
+		free(res);
+	}
+}
+
 static void
 on_xform_rows(void *arg, trk_pgdest_t *pg, const trk_dest_tag_t *tag, PGresult *r)
 {
@@ -459,8 +754,12 @@ on_xform_rows(void *arg, trk_pgdest_t *pg, const trk_dest_tag_t *tag, PGresult *
 		replayed(in, r);
 		return;
 	}
-	trk_xq_answer(&in->queue, tag->change, tag->pipeline, r);
-	trk_input_xform_drain(in);
+	if (tag->change & BATCH_BIT)
+		answer_batch(in, tag, r);
+	else
+		answer_one(in, tag, r);
+	if (in->state == IN_STREAMING)
+		trk_input_xform_drain(in);
 }
 
 static void
@@ -477,7 +776,8 @@ on_xform_committed(void *arg, trk_pgdest_t *pg, uint64_t seq)
 	 * queries that could not be ended while too many were committing, and
 	 * their rows only come back once it ends.
 	 */
-	end_batch(in);
+	if (in->xform_held)
+		end_batch(in);
 	trk_input_maybe_resume(in);
 }
 
@@ -495,6 +795,20 @@ on_xform_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 	char		where[256];
 
 	(void) pg;
+	if ((err->tag.change & BATCH_BIT) && !err->connection && strncmp(err->sqlstate, "42", 2) == 0 &&
+		err->tag.pipeline >= 0 && (size_t) err->tag.pipeline < in->npipes &&
+		!in->pipes[err->tag.pipeline].xform_single)
+	{
+		/*
+		 * The statement may not survive being wrapped, or the arrays' types
+		 * may not suit it: from now on it runs one change at a time, where
+		 * its own error, if any, shows.
+		 */
+		in->pipes[err->tag.pipeline].xform_single = true;
+		trk_log_warn("transform.sql failed when run for a batch of changes; it runs one change "
+					 "at a time from now on", "pipeline", in->pipes[err->tag.pipeline].def->name,
+					 "sqlstate", err->sqlstate, "error", err->message, NULL);
+	}
 	snprintf(where, sizeof(where), "%s (transform)", in->conn->name);
 	if (trk_input_statement_failed(in, where, err))
 		return;

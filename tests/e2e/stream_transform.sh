@@ -6,12 +6,18 @@
 #      trucker is killed with SIGKILL again and again: the enriched table
 #      equals the join, the mirror equals the table, deletes remove enriched
 #      rows (the transform returns no row for them; the mirror deletes by the
-#      old key), a changed key moves the enriched row;
+#      old key), a changed key moves the enriched row; the status written
+#      holds quotes, a backslash, braces and the word NULL, which reach the
+#      transforms through a batch's array literals;
 #  (b) the transform reads the source as it is when it runs: a customer
 #      renamed before an order changes is seen by that order only;
 #  (c) a transform failing with a data error (division by zero) stops its
 #      pipeline at that transaction, logged with transform.sql and the
-#      values, while the others go on.
+#      values, while the others go on; the transaction before it in the same
+#      batch of transforms is applied;
+#  (d) a transform that only works one change at a time (an aggregate of
+#      its values alone, which a batch's LATERAL subquery cannot hold) says
+#      so once and runs unbatched, losing nothing.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
 . "$TRUCKER_SOURCE_DIR/tests/harness/stream.sh"
 stream_setup transform
@@ -26,7 +32,8 @@ on_src -f "$src/tests/fixtures/schema/source.sql" \
 on_dst -f "$src/tests/fixtures/schema/warehouse.sql" \
 	-c "ALTER TABLE orders_mirror ADD COLUMN qty int" \
 	-c "CREATE TABLE per_unit (id bigint PRIMARY KEY, per numeric)" \
-	-c "CREATE TABLE enriched_log (id bigint, customer_name text, op text)"
+	-c "CREATE TABLE enriched_log (id bigint, customer_name text, op text)" \
+	-c "CREATE TABLE unbatched (id bigint PRIMARY KEY, per numeric)"
 
 add_pipeline orders_enriched public.orders public.orders_enriched id
 cp "$src/pipelines/orders_enriched/transform.sql" "$work/p/orders_enriched/"
@@ -35,6 +42,11 @@ add_pipeline orders_mirror public.orders public.orders_mirror
 add_pipeline per_unit public.orders public.per_unit id "operations: [insert]"
 printf 'SELECT {{ new.id }}::bigint AS id, {{ new.amount }}::numeric / {{ new.qty }}::int AS per\n' \
 	>"$work/p/per_unit/transform.sql"
+# the same rows as per_unit's (until it stops), from a transform that fails
+# when batched
+add_pipeline unbatched public.orders public.unbatched id "operations: [insert]"
+printf 'SELECT {{ new.id }}::bigint AS id, max({{ new.amount }}::numeric) AS per\n' \
+	>"$work/p/unbatched/transform.sql"
 # a transform feeding the pipeline's own insert.sql and update.sql
 add_pipeline enriched_log public.orders public.enriched_log id "operations: [insert, update]"
 cat >"$work/p/enriched_log/transform.sql" <<'SQL'
@@ -58,7 +70,7 @@ step_sql() {
 		id=$((RANDOM % 2000 + 1))
 		case $((RANDOM % 5)) in
 		0 | 1) sql+="INSERT INTO orders (id, customer_id, amount, status, qty) VALUES ($id, $((RANDOM % 50 + 1)), $((RANDOM % 9000)) / 100.0, 'new', $((RANDOM % 5 + 1))) ON CONFLICT (id) DO NOTHING;"$'\n' ;;
-		2) sql+="UPDATE orders SET status = 'paid', amount = amount + 1, customer_id = $((RANDOM % 50 + 1)) WHERE id = $id;"$'\n' ;;
+		2) sql+="UPDATE orders SET status = 'p\"a\\id {,} NULL''s', amount = amount + 1, customer_id = $((RANDOM % 50 + 1)) WHERE id = $id;"$'\n' ;;
 		3) sql+="DELETE FROM orders WHERE id = $id;"$'\n' ;;
 		4) sql+="UPDATE orders SET id = id + 100000 WHERE id = $id AND NOT EXISTS (SELECT FROM orders WHERE id = $id + 100000);"$'\n' ;;
 		esac
@@ -86,6 +98,18 @@ expect_sql q_dst "SELECT count(*) FROM orders_enriched" "$(q_src "SELECT count(*
 # update once, with its customer's name
 expect_sql q_dst "SELECT count(*) FROM enriched_log WHERE customer_name IS NULL OR customer_name NOT LIKE 'customer %'" 0
 
+# --- (d) a transform that cannot be batched ----------------------------------
+ids() { q_dst "SELECT md5(coalesce(string_agg(id::text, ',' ORDER BY id), '')) FROM $1"; }
+deadline=$((SECONDS + 60))
+until [ "$(ids unbatched)" = "$(ids per_unit)" ]; do
+	[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "unbatched holds other rows than per_unit"; }
+	sleep 0.3
+done
+expect_sql q_dst "SELECT count(*) > 0 FROM unbatched" t
+grep -F 'runs one change at a time' "$trucker_log" | grep -q 'pipeline=unbatched' ||
+	{ show_log; fail "no word that unbatched's transform runs one change at a time"; }
+checks=$((checks + 1))
+
 # --- (b) the transform reads the source as it is now -----------------------
 a=$(q_src "SELECT min(id) FROM orders WHERE customer_id = 7")
 b=$(q_src "SELECT max(id) FROM orders WHERE customer_id = 7")
@@ -103,9 +127,14 @@ done
 expect_sql q_dst "SELECT customer_name FROM orders_enriched WHERE id = $b" "customer 7"
 
 # --- (c) a failing transform -------------------------------------------------
-on_src -c "INSERT INTO orders (id, customer_id, amount, status, qty) VALUES (9001, 1, 10, 'zero', 0)"
-end_zero=$(q_src "SELECT pg_current_wal_lsn()")
-on_src -c "INSERT INTO orders (id, customer_id, amount, status, qty) VALUES (9002, 1, 10, 'after', 2)"
+# three transactions at once: most likely one batch of transforms, whose
+# failure must be pinned on the second
+on_src -At -c "INSERT INTO orders (id, customer_id, amount, status, qty) VALUES (9000, 1, 10, 'before', 5)" \
+	-c "INSERT INTO orders (id, customer_id, amount, status, qty) VALUES (9001, 1, 10, 'zero', 0)" \
+	-c "SELECT pg_current_wal_lsn()" \
+	-c "INSERT INTO orders (id, customer_id, amount, status, qty) VALUES (9002, 1, 10, 'after', 2)" >"$work/zero.out"
+end_zero=$(grep -m 1 / "$work/zero.out" || true)
+[ -n "$end_zero" ] || fail "no LSN read after the failing transaction"
 deadline=$((SECONDS + 60))
 until grep -F 'msg="statement failed"' "$trucker_log" | grep -q "pipeline=per_unit"; do
 	[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "no error for pipeline per_unit"; }
@@ -127,12 +156,17 @@ until [ "$(q_dst "SELECT count(*) FROM orders_enriched WHERE id IN (9001, 9002)"
 	sleep 0.2
 done
 # per_unit applied what came before the failure, exactly
+deadline=$((SECONDS + 60))
+until [ "$(q_dst "SELECT per = 2 FROM per_unit WHERE id = 9000")" = t ]; do
+	[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "per_unit lost the transaction before its failing one"; }
+	sleep 0.2
+done
 expect_sql q_dst "SELECT count(*) FROM per_unit p WHERE per IS NULL" 0
 
 # deletes remove the enriched rows
-on_src -c "DELETE FROM orders WHERE id IN (9001, 9002)"
+on_src -c "DELETE FROM orders WHERE id IN (9000, 9001, 9002)"
 deadline=$((SECONDS + 60))
-until [ "$(q_dst "SELECT count(*) FROM orders_enriched WHERE id IN (9001, 9002)")" = 0 ]; do
+until [ "$(q_dst "SELECT count(*) FROM orders_enriched WHERE id IN (9000, 9001, 9002)")" = 0 ]; do
 	[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "deletes did not remove the enriched rows"; }
 	sleep 0.2
 done
