@@ -69,4 +69,12 @@ typedef struct trk_change
 const trk_column_t *trk_change_column(const trk_column_t *cols, size_t n,
 									  const char *name);
 
+/*
+ * trk_change_clone copies c and everything it points to into one malloc'd
+ * block, which the caller frees with free(); *size (if not NULL) gets its
+ * size.  For a change that must outlive its arena, e.g. while it waits in
+ * a queue.
+ */
+trk_change_t *trk_change_clone(const trk_change_t *c, size_t *size);
+
 #endif

@@ -9,10 +9,11 @@
  * commit order whatever pipeline they are for.  The head leaves the queue
  * once every transform sent for it has answered.
  *
- * An entry owns a copy of its message; the caller decodes it again when
- * the entry leaves, rather than keeping a decoded change per entry.  The
- * rows of each transform are opaque here (a PGresult for the daemon),
- * released with the free function given to trk_xq_init.
+ * An entry owns a copy of its message and, opaque here, what the caller
+ * decoded of it (one block, released with free()), so that a message is
+ * decoded once however long it waits.  The rows of each transform are
+ * opaque too (a PGresult's slice for the daemon), released with the free
+ * function given to trk_xq_init.
  */
 #ifndef TRK_TRANSFORM_QUEUE_H
 #define TRK_TRANSFORM_QUEUE_H
@@ -36,6 +37,8 @@ typedef struct trk_xq_entry
 	trk_lsn_t	lsn;			/* the message's start, or the walend */
 	char	   *data;			/* owned copy of the message, NUL-terminated */
 	size_t		len;
+	void	   *decoded;		/* owned; the caller's, or NULL */
+	size_t		bytes;			/* the message's and decoded's */
 	int			waiting;		/* transforms sent and not yet answered */
 	trk_xq_rows_t *rows;		/* owned */
 	size_t		nrows;
@@ -48,7 +51,7 @@ typedef struct trk_xq
 	size_t		cap;			/* a power of two, or 0 */
 	size_t		head;
 	size_t		count;
-	size_t		bytes;			/* of the messages queued */
+	size_t		bytes;			/* of the messages queued, decoded too */
 	uint64_t	next_id;
 	void		(*free_rows) (void *rows);
 } trk_xq_t;
@@ -56,10 +59,12 @@ typedef struct trk_xq
 void		trk_xq_init(trk_xq_t *q, void (*free_rows) (void *rows));
 
 /*
- * trk_xq_push appends a message (data/len copied) or, with data NULL, a
- * keepalive at lsn.  Returns the new entry's id.
+ * trk_xq_push appends a message (data/len copied; decoded, decoded_size
+ * bytes, owned from now on) or, with data NULL, a keepalive at lsn.
+ * Returns the new entry's id.
  */
-uint64_t	trk_xq_push(trk_xq_t *q, trk_lsn_t lsn, const char *data, size_t len);
+uint64_t	trk_xq_push(trk_xq_t *q, trk_lsn_t lsn, const char *data, size_t len,
+						void *decoded, size_t decoded_size);
 
 /* trk_xq_entry: the queued entry with this id, or NULL. */
 trk_xq_entry_t *trk_xq_entry(trk_xq_t *q, uint64_t id);

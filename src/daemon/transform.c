@@ -442,7 +442,7 @@ static void
 replayed(trk_input_t *in, PGresult *r)
 {
 	trk_xq_entry_t *e;
-	trk_change_t c;
+	const trk_change_t *c;
 	const trk_route_t *rt;
 	uint64_t	id;
 	char		want[TRK_LSN_BUFSIZE];
@@ -482,10 +482,10 @@ replayed(trk_input_t *in, PGresult *r)
 	id = in->gate;
 	e = trk_xq_entry(&in->queue, id);
 	in->gate = 0;
-	if (e != NULL && trk_input_decode(in, e->lsn, e->data, e->len, &c) == 0 &&
-		(rt = trk_router_find(&in->router, c.schema, c.table)) != NULL)
+	if (e != NULL && (c = e->decoded) != NULL &&
+		(rt = trk_router_find(&in->router, c->schema, c->table)) != NULL)
 	{
-		if (!send_all(in, rt, &c, id, e->len))
+		if (!send_all(in, rt, c, id, e->len))
 			return;
 		end_batch(in);
 	}
@@ -502,6 +502,8 @@ trk_input_xform_message(trk_input_t *in, trk_lsn_t start, const char *data, size
 	const trk_route_t *rt = NULL;
 	bool		need = false;
 	uint64_t	id;
+	trk_change_t *decoded;
+	size_t		decoded_size;
 
 	if (trk_input_decode(in, start, data, len, &c) != 0)
 		return;
@@ -523,7 +525,8 @@ trk_input_xform_message(trk_input_t *in, trk_lsn_t start, const char *data, size
 		trk_input_dispatch(in, &c, len);
 		return;
 	}
-	id = trk_xq_push(&in->queue, start, data, len);
+	decoded = trk_change_clone(&c, &decoded_size);
+	id = trk_xq_push(&in->queue, start, data, len, decoded, decoded_size);
 	if (need && in->conn->has_replica && in->q_end > in->replayed)
 	{
 		/* the replica must replay this transaction first; until then the
@@ -558,7 +561,7 @@ trk_input_xform_keepalive(trk_input_t *in, trk_lsn_t walend)
 {
 	if (in->queue.count == 0)
 		return true;
-	trk_xq_push(&in->queue, walend, NULL, 0);
+	trk_xq_push(&in->queue, walend, NULL, 0, NULL, 0);
 	return false;
 }
 
@@ -592,7 +595,6 @@ void
 trk_input_xform_drain(trk_input_t *in)
 {
 	trk_xq_entry_t *e;
-	trk_change_t c;
 
 	while (in->state == IN_STREAMING && (e = trk_xq_ready(&in->queue)) != NULL)
 	{
@@ -605,8 +607,20 @@ trk_input_xform_drain(trk_input_t *in)
 		in->msglen = e->len;
 		if (e->keepalive)
 			trk_input_keepalive(in, e->lsn);
-		else if (trk_input_decode(in, e->lsn, e->data, e->len, &c) == 0)
-			trk_input_dispatch(in, &c, e->len);
+		else
+		{
+			/*
+			 * Decoded when it arrived.  Held here while it applies: a
+			 * failure empties the queue.  What applying it allocates goes
+			 * in the arena, as for a message straight off the stream.
+			 */
+			trk_change_t *c = e->decoded;
+
+			e->decoded = NULL;
+			trk_arena_reset(&in->arena);
+			trk_input_dispatch(in, c, e->len);
+			free(c);
+		}
 		in->cur = NULL;
 		if (in->state != IN_STREAMING)
 			return;				/* the input failed: the queue is gone */

@@ -20,7 +20,8 @@ at(const trk_xq_t *q, size_t i)
 }
 
 uint64_t
-trk_xq_push(trk_xq_t *q, trk_lsn_t lsn, const char *data, size_t len)
+trk_xq_push(trk_xq_t *q, trk_lsn_t lsn, const char *data, size_t len, void *decoded,
+			size_t decoded_size)
 {
 	trk_xq_entry_t *e;
 
@@ -47,7 +48,9 @@ trk_xq_push(trk_xq_t *q, trk_lsn_t lsn, const char *data, size_t len)
 		memcpy(e->data, data, len);
 		e->data[len] = '\0';
 		e->len = len;
-		q->bytes += len;
+		e->decoded = decoded;
+		e->bytes = len + decoded_size;
+		q->bytes += e->bytes;
 	}
 	else
 		e->keepalive = true;
@@ -120,7 +123,8 @@ entry_free(trk_xq_t *q, trk_xq_entry_t *e)
 			q->free_rows(e->rows[i].rows);
 	free(e->rows);
 	free(e->data);
-	q->bytes -= e->len;
+	free(e->decoded);
+	q->bytes -= e->bytes;
 }
 
 void

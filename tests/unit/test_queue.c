@@ -34,14 +34,14 @@ test_queue_order(void **state)
 	(void) state;
 	freed = 0;
 	trk_xq_init(&q, count_free);
-	a = trk_xq_push(&q, 100, "{\"action\":\"I\"}", 14);
+	a = trk_xq_push(&q, 100, "{\"action\":\"I\"}", 14, NULL, 0);
 	trk_xq_expect(&q, a);
 	trk_xq_expect(&q, a);
-	b = trk_xq_push(&q, 200, "{\"action\":\"D\"}", 14);
+	b = trk_xq_push(&q, 200, "{\"action\":\"D\"}", 14, strdup("decoded"), 8);
 	trk_xq_expect(&q, b);
-	k = trk_xq_push(&q, 300, NULL, 0);
+	k = trk_xq_push(&q, 300, NULL, 0, NULL, 0);
 	assert_int_equal(q.count, 3);
-	assert_int_equal(q.bytes, 28);
+	assert_int_equal(q.bytes, 28 + 8);	/* what it decoded counts too */
 	assert_null(trk_xq_ready(&q));
 	/* b answers first: a still holds the line */
 	assert_int_equal(trk_xq_answer(&q, b, 1, &rows_c), 0);
@@ -61,6 +61,8 @@ test_queue_order(void **state)
 	assert_int_equal(freed, 2);
 	e = trk_xq_ready(&q);
 	assert_int_equal(e->id, b);
+	assert_string_equal(e->decoded, "decoded");
+	assert_int_equal(q.bytes, 14 + 8);
 	trk_xq_pop(&q);
 	e = trk_xq_ready(&q);
 	assert_int_equal(e->id, k);
@@ -84,12 +86,12 @@ test_queue_stale_answer(void **state)
 	(void) state;
 	freed = 0;
 	trk_xq_init(&q, count_free);
-	a = trk_xq_push(&q, 1, "x", 1);
+	a = trk_xq_push(&q, 1, "x", 1, NULL, 0);
 	trk_xq_expect(&q, a);
 	trk_xq_clear(&q);
 	assert_int_equal(trk_xq_answer(&q, a, 0, &rows_a), -1);
 	assert_int_equal(freed, 1);
-	b = trk_xq_push(&q, 2, "y", 1);
+	b = trk_xq_push(&q, 2, "y", 1, NULL, 0);
 	assert_true(b > a);
 	/* nothing expected: an answer is refused */
 	assert_int_equal(trk_xq_answer(&q, b, 0, &rows_b), -1);
@@ -108,7 +110,7 @@ test_queue_grows(void **state)
 	trk_xq_init(&q, NULL);
 	for (int i = 0; i < 1000; i++)
 	{
-		uint64_t	id = trk_xq_push(&q, (trk_lsn_t) i, "m", 1);
+		uint64_t	id = trk_xq_push(&q, (trk_lsn_t) i, "m", 1, NULL, 0);
 
 		trk_xq_expect(&q, id);
 		if (i % 3 == 0)

@@ -792,6 +792,57 @@ test_types_off_bytea_by_oid(void **state)
 	trk_buf_free(&errbuf);
 }
 
+/* a clone owns all it points to: it outlives the arena, empties kept apart from NULLs */
+static void
+test_clone(void **state)
+{
+	trk_change_t ch;
+	trk_change_t *c;
+	size_t		size = 0;
+
+	(void) state;
+	ch = decode_ok(
+		"{\"action\":\"U\",\"xid\":734,\"lsn\":\"0/1530910\",\"timestamp\":\"2026-12-01 10:00:00+00\","
+		"\"schema\":\"public\",\"table\":\"t\",\"columns\":[{\"name\":\"k\",\"type\":\"integer\","
+		"\"value\":2},{\"name\":\"note\",\"type\":\"text\",\"value\":null},"
+		"{\"name\":\"n\",\"type\":\"numeric\",\"value\":1.10}],"
+		"\"identity\":[{\"name\":\"k\",\"type\":\"integer\",\"value\":1}],"
+		"\"pk\":[{\"name\":\"k\",\"type\":\"integer\"}]}");
+	c = trk_change_clone(&ch, &size);
+	assert_true(size > sizeof(trk_change_t));
+	/* the arena's memory goes to another message */
+	trk_arena_reset(&arena);
+	ch = decode_ok("{\"action\":\"D\",\"schema\":\"other\",\"table\":\"gone\",\"identity\":[],\"pk\":[]}");
+	assert_int_equal(c->action, TRK_ACT_UPDATE);
+	assert_int_equal(c->xid, 734);
+	assert_int_equal(c->lsn, 0x1530910);
+	assert_string_equal(c->timestamp, "2026-12-01 10:00:00+00");
+	assert_string_equal(c->schema, "public");
+	assert_string_equal(c->table, "t");
+	assert_int_equal(c->ncolumns, 3);
+	assert_col(c->columns, c->ncolumns, "k", TRK_V_NUMBER, "2", "integer");
+	assert_col(c->columns, c->ncolumns, "n", TRK_V_NUMBER, "1.10", "numeric");
+	assert_int_equal(c->columns[1].value.kind, TRK_V_NULL);
+	assert_null(c->columns[1].value.text);
+	assert_int_equal(c->nidentity, 1);
+	assert_col(c->identity, c->nidentity, "k", TRK_V_NUMBER, "1", "integer");
+	assert_int_equal(c->npk, 1);
+	assert_string_equal(c->pk[0], "k");
+	assert_null(c->prefix);
+	free(c);
+
+	/* sent but empty stays non-NULL; absent stays NULL */
+	c = trk_change_clone(&ch, NULL);
+	assert_non_null(c->identity);
+	assert_int_equal(c->nidentity, 0);
+	assert_non_null(c->pk);
+	assert_int_equal(c->npk, 0);
+	assert_null(c->columns);
+	assert_null(c->timestamp);
+	assert_string_equal(c->table, "gone");
+	free(c);
+}
+
 int
 main(void)
 {
@@ -808,6 +859,7 @@ main(void)
 		cmocka_unit_test(test_fixture_real_pg15),
 		cmocka_unit_test(test_fixture_real_pg15_options),
 		cmocka_unit_test(test_types_off_bytea_by_oid),
+		cmocka_unit_test(test_clone),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
