@@ -24,10 +24,15 @@
 
 #include "base/lsn.h"
 
+/* One transform's answer for an entry. */
 typedef struct trk_xq_rows
 {
 	int			pipeline;		/* the caller's index */
-	void	   *rows;			/* owned by the entry */
+	void	   *rows;			/* a reference the entry owns, or NULL */
+	int			first;			/* which of rows are the entry's: the
+								 * caller's to give and read (a batch's
+								 * answer is shared by its changes) */
+	int			count;
 } trk_xq_rows_t;
 
 typedef struct trk_xq_entry
@@ -40,9 +45,10 @@ typedef struct trk_xq_entry
 	void	   *decoded;		/* owned; the caller's, or NULL */
 	size_t		bytes;			/* the message's and decoded's */
 	int			waiting;		/* transforms sent and not yet answered */
-	trk_xq_rows_t *rows;		/* owned */
-	size_t		nrows;
-	size_t		caprows;
+	trk_xq_rows_t one;			/* the first answer (most entries get one) */
+	trk_xq_rows_t *more;		/* owned; the others */
+	size_t		nrows;			/* answers: one and more[0 .. nrows-2] */
+	size_t		capmore;
 } trk_xq_entry_t;
 
 typedef struct trk_xq
@@ -74,16 +80,18 @@ void		trk_xq_expect(trk_xq_t *q, uint64_t id);
 
 /*
  * trk_xq_answer attaches a transform's rows for pipeline to entry id (the
- * queue owns them from now on) and counts the transform answered.
- * Returns -1 (rows freed) when no such entry waits for an answer.
+ * queue owns this reference from now on; first and count are kept for the
+ * caller) and counts the transform answered.  Returns -1 (rows freed) when
+ * no such entry waits for an answer.
  */
-int			trk_xq_answer(trk_xq_t *q, uint64_t id, int pipeline, void *rows);
+int			trk_xq_answer(trk_xq_t *q, uint64_t id, int pipeline, void *rows, int first,
+						  int count);
 
 /* trk_xq_ready: the head when nothing it waits for is outstanding, or NULL. */
 trk_xq_entry_t *trk_xq_ready(trk_xq_t *q);
 
-/* trk_xq_rows: the rows of pipeline's transform for e, or NULL. */
-void	   *trk_xq_rows(const trk_xq_entry_t *e, int pipeline);
+/* trk_xq_rows: the answer of pipeline's transform for e, or NULL. */
+const trk_xq_rows_t *trk_xq_rows(const trk_xq_entry_t *e, int pipeline);
 
 /* trk_xq_pop drops the head (its message and rows). */
 void		trk_xq_pop(trk_xq_t *q);

@@ -234,10 +234,10 @@ void		trk_input_xform_tick(trk_input_t *in);
 bool		trk_input_xform_blocked(const trk_input_t *in);
 
 /*
- * The rows a pipeline's transform returned for one change: all of a
- * PGresult, or its slice for the change when a batch answered for many.
+ * The rows a pipeline's transform returned for the change being applied:
+ * all of a PGresult, or the change's slice of a batch's (first, count).
  */
-typedef struct trk_xrows trk_xrows_t;
+typedef trk_xq_rows_t trk_xrows_t;
 
 const trk_xrows_t *trk_input_xform_rows(const trk_input_t *in, int pipeline);
 int			trk_xrows_count(const trk_xrows_t *r);	/* 0 for NULL */

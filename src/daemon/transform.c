@@ -69,7 +69,10 @@ on_xform_rows};
 /* marks a tag's change number as a batch's */
 #define BATCH_BIT ((uint64_t) 1 << 63)
 
-/* a transform's answer, shared by the changes of a batch */
+/*
+ * A transform's answer, shared by the changes of a batch: each change's
+ * entry in the queue holds a reference, and its first and count.
+ */
 typedef struct xform_result
 {
 	PGresult   *res;
@@ -79,13 +82,6 @@ typedef struct xform_result
 	int		   *order;			/* owned; a batch's rows grouped by change,
 								 * or NULL: as they are */
 } xform_result_t;
-
-struct trk_xrows
-{
-	xform_result_t *res;
-	int			first;			/* into order, or the first row */
-	int			count;
-};
 
 /* a batch sent and not answered yet */
 typedef struct xform_sent
@@ -98,35 +94,27 @@ typedef struct xform_sent
 } xform_sent_t;
 
 static void
-free_result(void *rows)
+unref(xform_result_t *res)
 {
-	trk_xrows_t *r = rows;
-
-	if (--r->res->refs == 0)
-	{
-		PQclear(r->res->res);
-		free(r->res->order);
-		free(r->res);
-	}
-	free(r);
+	if (--res->refs > 0)
+		return;
+	PQclear(res->res);
+	free(res->order);
+	free(res);
 }
 
-static trk_xrows_t *
-new_rows(xform_result_t *res, int first, int count)
+static void
+free_result(void *rows)
 {
-	trk_xrows_t *r = trk_malloc(sizeof(*r));
-
-	r->res = res;
-	r->first = first;
-	r->count = count;
-	res->refs++;
-	return r;
+	unref(rows);
 }
 
 static int
 row_at(const trk_xrows_t *r, int row)
 {
-	return r->res->order ? r->res->order[r->first + row] : r->first + row;
+	const xform_result_t *res = r->rows;
+
+	return res->order ? res->order[r->first + row] : r->first + row;
 }
 
 int
@@ -138,31 +126,41 @@ trk_xrows_count(const trk_xrows_t *r)
 int
 trk_xrows_nfields(const trk_xrows_t *r)
 {
-	return PQnfields(r->res->res) - r->res->col0;
+	const xform_result_t *res = r->rows;
+
+	return PQnfields(res->res) - res->col0;
 }
 
 const char *
 trk_xrows_name(const trk_xrows_t *r, int field)
 {
-	return PQfname(r->res->res, field + r->res->col0);
+	const xform_result_t *res = r->rows;
+
+	return PQfname(res->res, field + res->col0);
 }
 
 bool
 trk_xrows_isnull(const trk_xrows_t *r, int row, int field)
 {
-	return PQgetisnull(r->res->res, row_at(r, row), field + r->res->col0);
+	const xform_result_t *res = r->rows;
+
+	return PQgetisnull(res->res, row_at(r, row), field + res->col0);
 }
 
 const char *
 trk_xrows_value(const trk_xrows_t *r, int row, int field)
 {
-	return PQgetvalue(r->res->res, row_at(r, row), field + r->res->col0);
+	const xform_result_t *res = r->rows;
+
+	return PQgetvalue(res->res, row_at(r, row), field + res->col0);
 }
 
 int
 trk_xrows_length(const trk_xrows_t *r, int row, int field)
 {
-	return PQgetlength(r->res->res, row_at(r, row), field + r->res->col0);
+	const xform_result_t *res = r->rows;
+
+	return PQgetlength(res->res, row_at(r, row), field + res->col0);
 }
 
 void
@@ -491,7 +489,7 @@ replayed(trk_input_t *in, PGresult *r)
 	}
 	if (in->state != IN_STREAMING)
 		return;
-	trk_xq_answer(&in->queue, id, -1, NULL);	/* the wait itself */
+	trk_xq_answer(&in->queue, id, -1, NULL, 0, 0);	/* the wait itself */
 	trk_input_xform_drain(in);
 }
 
@@ -675,15 +673,15 @@ answer_one(trk_input_t *in, const trk_dest_tag_t *tag, PGresult *r)
 	if (PQntuples(r) == 0)
 	{
 		PQclear(r);
-		trk_xq_answer(&in->queue, tag->change, tag->pipeline, NULL);
+		trk_xq_answer(&in->queue, tag->change, tag->pipeline, NULL, 0, 0);
 		return;
 	}
 	res = trk_malloc(sizeof(*res));
 	res->res = r;
-	res->refs = 0;
+	res->refs = 1;
 	res->col0 = 0;
 	res->order = NULL;
-	trk_xq_answer(&in->queue, tag->change, tag->pipeline, new_rows(res, 0, PQntuples(r)));
+	trk_xq_answer(&in->queue, tag->change, tag->pipeline, res, 0, PQntuples(r));
 }
 
 /*
@@ -733,28 +731,26 @@ answer_batch(trk_input_t *in, const trk_dest_tag_t *tag, PGresult *r)
 	}
 	res = trk_malloc(sizeof(*res));
 	res->res = r;
-	res->refs = 0;
 	res->col0 = 1;
 	res->order = trk_malloc((size_t) (nt + 1) * sizeof(int));
 	for (size_t k = 0, at = 0; k < s->n; at += (size_t) count[k], k++)
 		next[k] = (int) at;
 	for (int i = 0; i < nt; i++)
 		res->order[next[pos[i]]++] = i;
-	/* (the refs taken below keep res until its last change has gone) */
-	res->refs++;
+	/* a reference for each change with rows, and one held meanwhile */
+	res->refs = 1;
 	for (size_t k = 0; k < s->n; k++)
-		trk_xq_answer(&in->queue, s->ids[k], tag->pipeline,
-					  count[k] ? new_rows(res, next[k] - count[k], count[k]) : NULL);
+	{
+		if (count[k] > 0)
+			res->refs++;
+		trk_xq_answer(&in->queue, s->ids[k], tag->pipeline, count[k] > 0 ? res : NULL,
+					  next[k] - count[k], count[k]);
+	}
 	free(pos);
 	free(count);
 	free(next);
 	free(s);
-	if (--res->refs == 0)
-	{
-		PQclear(res->res);
-		free(res->order);
-		free(res);
-	}
+	unref(res);
 }
 
 static void

@@ -80,9 +80,10 @@ trk_xq_expect(trk_xq_t *q, uint64_t id)
 }
 
 int
-trk_xq_answer(trk_xq_t *q, uint64_t id, int pipeline, void *rows)
+trk_xq_answer(trk_xq_t *q, uint64_t id, int pipeline, void *rows, int first, int count)
 {
 	trk_xq_entry_t *e = trk_xq_entry(q, id);
+	trk_xq_rows_t *a;
 
 	if (e == NULL || e->waiting == 0)
 	{
@@ -90,9 +91,17 @@ trk_xq_answer(trk_xq_t *q, uint64_t id, int pipeline, void *rows)
 			q->free_rows(rows);
 		return -1;
 	}
-	TRK_GROW(e->rows, e->caprows, e->nrows + 1);
-	e->rows[e->nrows].pipeline = pipeline;
-	e->rows[e->nrows].rows = rows;
+	if (e->nrows == 0)
+		a = &e->one;
+	else
+	{
+		TRK_GROW(e->more, e->capmore, e->nrows);
+		a = &e->more[e->nrows - 1];
+	}
+	a->pipeline = pipeline;
+	a->rows = rows;
+	a->first = first;
+	a->count = count;
 	e->nrows++;
 	e->waiting--;
 	return 0;
@@ -106,12 +115,18 @@ trk_xq_ready(trk_xq_t *q)
 	return at(q, 0);
 }
 
-void *
+static trk_xq_rows_t *
+answer_at(const trk_xq_entry_t *e, size_t i)
+{
+	return i == 0 ? (trk_xq_rows_t *) &e->one : &e->more[i - 1];
+}
+
+const trk_xq_rows_t *
 trk_xq_rows(const trk_xq_entry_t *e, int pipeline)
 {
 	for (size_t i = 0; i < e->nrows; i++)
-		if (e->rows[i].pipeline == pipeline)
-			return e->rows[i].rows;
+		if (answer_at(e, i)->pipeline == pipeline)
+			return answer_at(e, i);
 	return NULL;
 }
 
@@ -119,9 +134,9 @@ static void
 entry_free(trk_xq_t *q, trk_xq_entry_t *e)
 {
 	for (size_t i = 0; i < e->nrows; i++)
-		if (e->rows[i].rows != NULL && q->free_rows != NULL)
-			q->free_rows(e->rows[i].rows);
-	free(e->rows);
+		if (answer_at(e, i)->rows != NULL && q->free_rows != NULL)
+			q->free_rows(answer_at(e, i)->rows);
+	free(e->more);
 	free(e->data);
 	free(e->decoded);
 	q->bytes -= e->bytes;

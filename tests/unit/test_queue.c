@@ -44,18 +44,20 @@ test_queue_order(void **state)
 	assert_int_equal(q.bytes, 28 + 8);	/* what it decoded counts too */
 	assert_null(trk_xq_ready(&q));
 	/* b answers first: a still holds the line */
-	assert_int_equal(trk_xq_answer(&q, b, 1, &rows_c), 0);
+	assert_int_equal(trk_xq_answer(&q, b, 1, &rows_c, 0, 1), 0);
 	assert_null(trk_xq_ready(&q));
-	assert_int_equal(trk_xq_answer(&q, a, 0, &rows_a), 0);
+	assert_int_equal(trk_xq_answer(&q, a, 0, &rows_a, 0, 1), 0);
 	assert_null(trk_xq_ready(&q));
-	assert_int_equal(trk_xq_answer(&q, a, 2, &rows_b), 0);
+	assert_int_equal(trk_xq_answer(&q, a, 2, &rows_b, 3, 2), 0);
 	e = trk_xq_ready(&q);
 	assert_non_null(e);
 	assert_int_equal(e->id, a);
 	assert_int_equal(e->lsn, 100);
 	assert_string_equal(e->data, "{\"action\":\"I\"}");
-	assert_ptr_equal(trk_xq_rows(e, 0), &rows_a);
-	assert_ptr_equal(trk_xq_rows(e, 2), &rows_b);
+	assert_ptr_equal(trk_xq_rows(e, 0)->rows, &rows_a);
+	assert_ptr_equal(trk_xq_rows(e, 2)->rows, &rows_b);
+	assert_int_equal(trk_xq_rows(e, 2)->first, 3);
+	assert_int_equal(trk_xq_rows(e, 2)->count, 2);
 	assert_null(trk_xq_rows(e, 1));
 	trk_xq_pop(&q);
 	assert_int_equal(freed, 2);
@@ -89,12 +91,12 @@ test_queue_stale_answer(void **state)
 	a = trk_xq_push(&q, 1, "x", 1, NULL, 0);
 	trk_xq_expect(&q, a);
 	trk_xq_clear(&q);
-	assert_int_equal(trk_xq_answer(&q, a, 0, &rows_a), -1);
+	assert_int_equal(trk_xq_answer(&q, a, 0, &rows_a, 0, 1), -1);
 	assert_int_equal(freed, 1);
 	b = trk_xq_push(&q, 2, "y", 1, NULL, 0);
 	assert_true(b > a);
 	/* nothing expected: an answer is refused */
-	assert_int_equal(trk_xq_answer(&q, b, 0, &rows_b), -1);
+	assert_int_equal(trk_xq_answer(&q, b, 0, &rows_b, 0, 1), -1);
 	assert_int_equal(freed, 2);
 	assert_non_null(trk_xq_ready(&q));
 	trk_xq_free(&q);
@@ -120,7 +122,7 @@ test_queue_grows(void **state)
 	assert_non_null(trk_xq_entry(&q, trk_xq_entry(&q, q.next_id - 1)->id));
 	assert_null(trk_xq_entry(&q, q.next_id));
 	for (uint64_t id = q.next_id - q.count; id < q.next_id; id++)
-		assert_int_equal(trk_xq_answer(&q, id, 0, NULL), 0);
+		assert_int_equal(trk_xq_answer(&q, id, 0, NULL, 0, 0), 0);
 	for (size_t n = q.count, i = 0; i < n; i++)
 	{
 		trk_xq_entry_t *e = trk_xq_ready(&q);
