@@ -299,7 +299,7 @@ echo "  both clusters: $common"
 echo "  destination:   $dstonly"
 echo "  fsync=off on both clusters: acceptable here because native and trucker get the same settings"
 if [ "$skip_trucker" = 0 ]; then
-	echo "trucker: $trucker (built $(date -u -r "$trucker" +%Y-%m-%dT%H:%M:%SZ); HEAD $git_rev, $git_dirty uncommitted files in src/ include/)"
+	echo "trucker: ${trucker#"$root"/} (built $(date -u -r "$trucker" +%Y-%m-%dT%H:%M:%SZ); HEAD $git_rev, $git_dirty uncommitted files in src/ include/)"
 	echo "  default mirror pipelines, default batch settings, --log-level $log_level"
 fi
 [ "$quick" = 1 ] && echo "QUICK run: sizes 10x smaller — a smoke test, not a result"

@@ -94,7 +94,7 @@ echo "trucker templates benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "command: $command_line"
 echo "machine: $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "PostgreSQL $(sq postgres -c 'show server_version'), source :$psrc (read over TCP), destination :$pdst"
-echo "trucker: $trucker (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo "trucker: ${trucker#"$root"/} (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 [ "$quick" = 1 ] && echo "QUICK run: 10x smaller — a smoke test, not a result"
 echo
 

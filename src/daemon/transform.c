@@ -7,9 +7,10 @@
  * input database, in pipeline mode like an output: no round trip per
  * change.  Its rows come back asynchronously, so every message of the input
  * — changes for other pipelines, transaction boundaries, keepalives — waits
- * in a queue (transform/queue.c) behind the ones before it, and leaves it
- * for apply only once each transform sent for it has answered.  Changes
- * are applied in the source's commit order whatever pipeline they are for.
+ * in a queue (transform/queue.c) behind the ones before it, with the change
+ * decoded from it (a message is decoded once), and leaves it for apply only
+ * once each transform sent for it has answered.  Changes are applied in the
+ * source's commit order whatever pipeline they are for.
  *
  * A run of changes whose transform binds the same statement with the same
  * parameter types goes as one query (transform/batch.c): the statement runs
@@ -19,10 +20,14 @@
  * statement that cannot run batched (an error of class 42 in the batch
  * only) runs one change at a time from then on.
  *
- * The transforms run in short read-only transactions of up to
- * XFORM_BATCH changes (READ COMMITTED: each query sees what has committed
- * when it runs, never a state older than the change).  The queue is
- * bounded; past its limits, or when the session is busy, the stream pauses.
+ * The transforms run in short read-only transactions (READ COMMITTED: each
+ * query sees what has committed when it runs, never a state older than the
+ * change), whose end has the server send their rows.  One ends at
+ * XFORM_BATCH changes, once XFORM_QUEUED messages have queued since it
+ * began, when the stream pauses, or XFORM_QUIET_MS after the stream ran
+ * dry — not at every dry spell, which would cut batches short.  The queue
+ * is bounded; past its limits, or when the session is busy, the stream
+ * pauses.
  * A transform that fails with a data error stops its pipeline at that
  * source transaction, as a failing write does.
  *
