@@ -62,6 +62,8 @@ typedef struct trk_dest_tag
 	const char *about;			/* its parameters described for the log, or
 								 * NULL; copied by trk_pgdest_exec */
 	uint64_t	change;			/* the owner's number for the change, or 0 */
+	uint32_t	seq;			/* the owner's too: e.g. the change's place
+								 * in its transaction */
 } trk_dest_tag_t;
 
 typedef struct trk_dest_error

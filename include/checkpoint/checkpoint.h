@@ -60,6 +60,16 @@
 	"INSERT INTO trucker.dead_letters (pipeline, lsn, end_lsn, xid, change, error) " \
 	"VALUES ($1, $2::pg_lsn, $3::pg_lsn, $4::bigint, $5, $6)"
 
+/*
+ * a change whose transform.sql failed, with on_error: dead_letter: $1 … $5
+ * as above, $6 the transform's statement, $7 its parameters, $8 SQLSTATE,
+ * $9 the error
+ */
+#define TRK_DEAD_TRANSFORM_SQL \
+	"INSERT INTO trucker.dead_letters (pipeline, lsn, end_lsn, xid, change, statement, " \
+	"params, sqlstate, error) " \
+	"VALUES ($1, $2::pg_lsn, $3::pg_lsn, $4::bigint, $5, $6, $7::text[], $8, $9)"
+
 typedef struct trk_checkpoint_row
 {
 	char	   *pipeline;		/* owned */

@@ -79,4 +79,11 @@ void		trk_xbatch_reset(trk_xbatch_t *b);
 
 void		trk_xbatch_free(trk_xbatch_t *b);
 
+/*
+ * trk_array_append appends text (NULL: SQL NULL) to the array literal in a
+ * as its next element, quoted: "{" first when a is empty, "," after.  The
+ * caller closes it with "}".
+ */
+void		trk_array_append(trk_buf_t *a, const char *text);
+
 #endif

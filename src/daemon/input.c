@@ -348,7 +348,7 @@ commit_dest(trk_input_t *in, run_dest_t *d, bool checkpoints_only)
 		char		to[TRK_LSN_BUFSIZE];
 		const char *values[3];
 		trk_lsn_t	was;
-		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0, TRK_CHECK_CHECKPOINT, 0, NULL, NULL, 0};
+		trk_dest_tag_t tag = {(int) i, p->pos.seen, 0, TRK_CHECK_CHECKPOINT, 0, NULL, NULL, 0, 0};
 
 		if (p->dest != d || !trk_progress_writing(&p->pos, seq, &was))
 			continue;
@@ -535,7 +535,7 @@ static bool
 join_run(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
 	trk_rowbatch_t *rb = &p->dest->rows;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0, 0};
 	uint64_t	h = 14695981039346656037u;
 	size_t		n = 0;
 
@@ -635,30 +635,13 @@ dead_lettering(const trk_input_t *in, const run_pipeline_t *p)
 	return p->dl_lsn != 0 && p->dl_lsn == in->txn_end;
 }
 
-/* append_array appends a text[] literal of values (NULL = SQL NULL) */
+/* append_array appends a text[] literal of values (NULL = SQL NULL) to empty b */
 static void
 append_array(trk_buf_t *b, int n, const char *const *values)
 {
-	trk_buf_appendc(b, '{');
 	for (int i = 0; i < n; i++)
-	{
-		if (i > 0)
-			trk_buf_appendc(b, ',');
-		if (values[i] == NULL)
-		{
-			trk_buf_append(b, "NULL");
-			continue;
-		}
-		trk_buf_appendc(b, '"');
-		for (const char *s = values[i]; *s; s++)
-		{
-			if (*s == '"' || *s == '\\')
-				trk_buf_appendc(b, '\\');
-			trk_buf_appendc(b, *s);
-		}
-		trk_buf_appendc(b, '"');
-	}
-	trk_buf_appendc(b, '}');
+		trk_array_append(b, values[i]);
+	trk_buf_append(b, n > 0 ? "}" : "{}");
 }
 
 /* the text of a dead letter's where-from: room for its values */
@@ -725,7 +708,7 @@ send_stmt(trk_input_t *in, run_pipeline_t *p, const trk_change_t *c, const char 
 static bool
 dead_letter(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
 {
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0, 0};
 	where_from_t w;
 	trk_buf_t	why = {0};
 	const char *args[6];
@@ -743,6 +726,35 @@ dead_letter(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, 
 	trk_pgdest_note_change(p->dest->pg, bytes);
 	trk_pgdest_exec(p->dest->pg, TRK_DEAD_LETTER_SQL, 6, args, NULL, &tag, bytes, true);
 	trk_buf_free(&why);
+	return true;
+}
+
+/*
+ * dead_transform writes change c, whose transform.sql failed, into
+ * trucker.dead_letters with that statement, its values and the error, in
+ * the batch that moves the checkpoint past it (on_error: dead_letter).
+ */
+static bool
+dead_transform(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes,
+			   const char *sql, const char *params, const char *sqlstate, const char *error)
+{
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0,
+	p->def->sql_file[TRK_SQL_TRANSFORM], NULL, 0, 0};
+	where_from_t w;
+	const char *args[9];
+
+	if (!trk_pgdest_is_open(p->dest->pg))
+		trk_pgdest_begin(p->dest->pg);
+	flush_rows(p->dest);
+	if (p->dest->pg == NULL)
+		return false;			/* the output failed: the input is restarting */
+	where_from(in, p, c, &w, args);
+	args[5] = sql;
+	args[6] = params;
+	args[7] = sqlstate;
+	args[8] = error;
+	trk_pgdest_note_change(p->dest->pg, bytes);
+	trk_pgdest_exec(p->dest->pg, TRK_DEAD_TRANSFORM_SQL, 9, args, NULL, &tag, bytes, true);
 	return true;
 }
 
@@ -775,7 +787,7 @@ apply_write(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, 
 	trk_write_t *w = &in->write;
 	trk_vars_t	vars;
 	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0,
-	p->def->sql_file[kind], NULL, 0};
+	p->def->sql_file[kind], NULL, 0, 0};
 
 	trk_vars_init(&vars, c, in->txn_end, in->txn_time, in->txn_xid, in->txn_has_xid);
 	vars.transformed = row;
@@ -811,7 +823,7 @@ apply_mirror(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c,
 	run_dest_t *d = p->dest;
 	trk_pgdest_t *pg = d->pg;
 	trk_mirror_stmt_t *st = &in->stmt;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0, 0};
 	const char *sql;
 	uint64_t	keyhash = 0;
 
@@ -914,7 +926,7 @@ group_transformed(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_
 	trk_rowbatch_t *rb = &d->rows;
 	char	   *const *key = p->def->key ? p->def->key : (char *const *) c->pk;
 	size_t		nkey = p->def->key ? p->def->nkey : c->npk;
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0, 0};
 	uint64_t	h = 14695981039346656037u;
 	bool		same;
 
@@ -1034,7 +1046,13 @@ apply_transformed(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_
 	int			n = trk_xrows_count(r);
 	int			nf = n > 0 ? trk_xrows_nfields(r) : 0;
 	trk_column_t *row;
+	const char *sql;
+	const char *params;
+	const char *sqlstate;
+	const char *error;
 
+	if (trk_xrows_dead(r, &sql, &params, &sqlstate, &error))
+		return dead_transform(in, p, idx, c, bytes, sql, params, sqlstate, error);
 	if (n == 0)
 	{
 		if (c->action == TRK_ACT_DELETE && p->def->sql[TRK_SQL_DELETE] == NULL)
@@ -1071,7 +1089,7 @@ static bool
 apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c)
 {
 	trk_buf_t	sql = {0};
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0};
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0, 0};
 
 	if (p->nleaves > 0)
 	{
@@ -1577,7 +1595,24 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 			return true;
 		}
 
-		/* (a failing transform.sql, tag.change != 0, stops the pipeline) */
+		if (p->def->on_error == TRK_ON_ERROR_DEAD_LETTER && err->tag.change != 0 &&
+			err->tag.about != NULL)
+		{
+			/*
+			 * A transform failed, pinned on its change.  There is no
+			 * statement to run under a savepoint in the output: the change
+			 * itself goes to the dead letters, with the transform's
+			 * statement, values and error, when the input starts again.
+			 */
+			trk_input_xform_dead(in, p, &err->tag, err->sqlstate, err->message);
+			trk_log_warn("transform.sql failed; its change goes to trucker.dead_letters",
+						 "pipeline", p->def->name, "lsn", trk_lsn_format(err->tag.lsn, lsn),
+						 "file", err->tag.file, "sqlstate", err->sqlstate, "error", msg,
+						 "params", err->tag.about[0] ? err->tag.about : NULL, NULL);
+			trk_input_restart(in, "pipeline %s: dead-lettering a change", p->def->name);
+			return true;
+		}
+		/* (output statements only: a transform's failure is above) */
 		if (p->def->on_error == TRK_ON_ERROR_DEAD_LETTER && p->dl_lsn != err->tag.lsn &&
 			err->tag.change == 0 && err->tag.last <= err->tag.lsn)
 		{

@@ -79,6 +79,14 @@ typedef struct run_pipeline
 	/* transform.c: changes whose transforms go as one query, not yet sent */
 	trk_xbatch_t xbatch;
 	bool		xform_single;	/* its transform cannot run batched */
+	trk_lsn_t	xseq_lsn;		/* the transaction its transforms are
+								 * counted in, and how many were sent */
+	uint32_t	xseq;
+	/* on_error: dead_letter — changes whose transform failed: not sent
+	 * again, they go to trucker.dead_letters */
+	struct xform_dead *xdead;	/* owned */
+	size_t		nxdead;
+	size_t		capxdead;
 	/* start-up only: the checkpoint row's source identity */
 	char	   *row_sysid;		/* owned */
 	char	   *row_database;	/* owned */
@@ -246,6 +254,22 @@ const char *trk_xrows_name(const trk_xrows_t *r, int field);
 bool		trk_xrows_isnull(const trk_xrows_t *r, int row, int field);
 const char *trk_xrows_value(const trk_xrows_t *r, int row, int field);
 int			trk_xrows_length(const trk_xrows_t *r, int row, int field);
+
+/*
+ * trk_xrows_dead: the change's transform failed before and the pipeline
+ * dead-letters: no rows, but the statement, its parameters (a text[]
+ * literal) and the error, for trucker.dead_letters.
+ */
+bool		trk_xrows_dead(const trk_xrows_t *r, const char **sql, const char **params,
+						   const char **sqlstate, const char **error);
+
+/*
+ * trk_input_xform_dead records, for on_error: dead_letter, that the
+ * transform sent under tag failed: when the input starts again, that
+ * change's transform is not sent, and the change goes to the dead letters.
+ */
+void		trk_input_xform_dead(trk_input_t *in, run_pipeline_t *p, const trk_dest_tag_t *tag,
+								 const char *sqlstate, const char *error);
 
 /* control.c */
 int			trk_control_open(uv_loop_t *loop, uv_pipe_t *server, const char *path,

@@ -80,13 +80,27 @@ on_xform_rows};
  */
 typedef struct xform_result
 {
-	PGresult   *res;
+	PGresult   *res;			/* NULL: the transform failed before (dead) */
 	int			refs;
 	int			col0;			/* 1 for a batch: column 0 is the change's
 								 * position in it */
 	int		   *order;			/* owned; a batch's rows grouped by change,
 								 * or NULL: as they are */
+	/* dead: what goes to trucker.dead_letters; owned */
+	char	   *dead_sql;
+	char	   *dead_params;
+	char	   *dead_sqlstate;
+	char	   *dead_error;
 } xform_result_t;
+
+/* a change whose transform failed, on a pipeline that dead-letters */
+struct xform_dead
+{
+	trk_lsn_t	lsn;			/* its transaction's end */
+	uint32_t	seq;			/* its transform's place in the transaction */
+	char		sqlstate[6];
+	char	   *error;			/* owned */
+};
 
 /* a batch sent and not answered yet */
 typedef struct xform_sent
@@ -105,7 +119,97 @@ unref(xform_result_t *res)
 		return;
 	PQclear(res->res);
 	free(res->order);
+	free(res->dead_sql);
+	free(res->dead_params);
+	free(res->dead_sqlstate);
+	free(res->dead_error);
 	free(res);
+}
+
+static xform_result_t *
+new_result(PGresult *r, int col0)
+{
+	xform_result_t *res = trk_calloc(1, sizeof(*res));
+
+	res->res = r;
+	res->refs = 1;
+	res->col0 = col0;
+	return res;
+}
+
+bool
+trk_xrows_dead(const trk_xrows_t *r, const char **sql, const char **params,
+			   const char **sqlstate, const char **error)
+{
+	const xform_result_t *res = r ? r->rows : NULL;
+
+	if (res == NULL || res->res != NULL)
+		return false;
+	*sql = res->dead_sql;
+	*params = res->dead_params;
+	*sqlstate = res->dead_sqlstate;
+	*error = res->dead_error;
+	return true;
+}
+
+void
+trk_input_xform_dead(trk_input_t *in, run_pipeline_t *p, const trk_dest_tag_t *tag,
+					 const char *sqlstate, const char *error)
+{
+	struct xform_dead *d;
+	size_t		kept = 0;
+
+	(void) in;
+	/* what the pipeline's stored checkpoint has passed is done with */
+	for (size_t i = 0; i < p->nxdead; i++)
+	{
+		if (p->xdead[i].lsn > p->pos.stored)
+			p->xdead[kept++] = p->xdead[i];
+		else
+			free(p->xdead[i].error);
+	}
+	p->nxdead = kept;
+	TRK_GROW(p->xdead, p->capxdead, p->nxdead + 1);
+	d = &p->xdead[p->nxdead++];
+	d->lsn = tag->lsn;
+	d->seq = tag->seq;
+	snprintf(d->sqlstate, sizeof(d->sqlstate), "%s", sqlstate);
+	d->error = trk_strdup(error ? error : "");
+}
+
+/* find_dead: the failure recorded for p's seq-th transform of transaction lsn, or NULL */
+static const struct xform_dead *
+find_dead(const run_pipeline_t *p, trk_lsn_t lsn, uint32_t seq)
+{
+	for (size_t i = 0; i < p->nxdead; i++)
+		if (p->xdead[i].lsn == lsn && p->xdead[i].seq == seq)
+			return &p->xdead[i];
+	return NULL;
+}
+
+/*
+ * answer_dead answers entry id for p at once with its recorded failure,
+ * instead of sending its transform: the change goes to the dead letters.
+ */
+static void
+answer_dead(trk_input_t *in, run_pipeline_t *p, int idx, const struct xform_dead *d,
+			uint64_t id)
+{
+	trk_write_t *w = &in->xwrite;
+	xform_result_t *res = new_result(NULL, 0);
+	trk_buf_t	params = {0};
+
+	for (int i = 0; i < w->stmt->nparams; i++)
+		trk_array_append(&params, w->texts[i]);
+	trk_buf_append(&params, w->stmt->nparams > 0 ? "}" : "{}");
+	res->dead_sql = trk_strdup(w->stmt->sql);
+	res->dead_params = trk_strdup(trk_buf_cstr(&params));
+	res->dead_sqlstate = trk_strdup(d->sqlstate);
+	res->dead_error = trk_strdup(d->error);
+	trk_buf_free(&params);
+	trk_xq_expect(&in->queue, id);
+	trk_xq_answer(&in->queue, id, idx, res, 0, 0);
+	(void) p;
 }
 
 static void
@@ -219,7 +323,10 @@ trk_input_xform_close(trk_input_t *in)
 	}
 	in->sent_tail = NULL;
 	for (size_t i = 0; i < in->npipes; i++)
+	{
 		trk_xbatch_reset(&in->pipes[i].xbatch);
+		in->pipes[i].xseq_lsn = 0;
+	}
 }
 
 void
@@ -229,7 +336,16 @@ trk_input_xform_free(trk_input_t *in)
 	trk_xq_free(&in->queue);
 	trk_write_free(&in->xwrite);
 	for (size_t i = 0; i < in->npipes; i++)
-		trk_xbatch_free(&in->pipes[i].xbatch);
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		trk_xbatch_free(&p->xbatch);
+		for (size_t j = 0; j < p->nxdead; j++)
+			free(p->xdead[j].error);
+		free(p->xdead);
+		p->xdead = NULL;
+		p->nxdead = p->capxdead = 0;
+	}
 	if (in->xform_conn)
 	{
 		PQfinish(in->xform_conn);
@@ -277,7 +393,7 @@ send_batch(trk_input_t *in, int idx)
 	trk_xbatch_t *b = &p->xbatch;
 	xform_sent_t *s;
 	trk_dest_tag_t tag = {idx, b->first, b->xid, TRK_CHECK_NONE, b->last,
-	p->def->sql_file[TRK_SQL_TRANSFORM], NULL, 0};
+	p->def->sql_file[TRK_SQL_TRANSFORM], NULL, 0, 0};
 
 	if (b->n == 0)
 		return true;
@@ -359,8 +475,9 @@ send_transform(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 	trk_write_t *w = &in->xwrite;
 	trk_vars_t	vars;
 	trk_dest_tag_t tag = {idx, in->q_end, in->q_xid, TRK_CHECK_NONE, 0,
-	p->def->sql_file[TRK_SQL_TRANSFORM], NULL, id};
+	p->def->sql_file[TRK_SQL_TRANSFORM], NULL, id, 0};
 	bool		single;
+	const struct xform_dead *dead;
 
 	trk_vars_init(&vars, c, in->q_end, in->q_time, in->q_xid, in->q_has_xid);
 	trk_buf_reset(&in->err);
@@ -371,6 +488,17 @@ send_transform(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 	}
 	if (w->stmt->empty)
 		return true;			/* no query: as if it returned no row */
+	if (p->xseq_lsn != in->q_end)
+	{
+		p->xseq_lsn = in->q_end;
+		p->xseq = 0;
+	}
+	tag.seq = ++p->xseq;
+	if (p->nxdead > 0 && (dead = find_dead(p, in->q_end, tag.seq)) != NULL)
+	{
+		answer_dead(in, p, idx, dead, id);
+		return true;
+	}
 	open_txn(in);
 	single = p->xform_single || (p->one_by_one != 0 && in->q_end <= p->one_by_one) ||
 		!trk_xbatch_can(w->stmt, w->types);
@@ -417,7 +545,7 @@ send_all(trk_input_t *in, const trk_route_t *rt, const trk_change_t *c, uint64_t
 static void
 probe(trk_input_t *in)
 {
-	trk_dest_tag_t tag = {-1, 0, 0, TRK_CHECK_NONE, 0, NULL, NULL, 0};
+	trk_dest_tag_t tag = {-1, 0, 0, TRK_CHECK_NONE, 0, NULL, NULL, 0, 0};
 
 	if (in->probing || in->xform == NULL)
 		return;
@@ -681,11 +809,7 @@ answer_one(trk_input_t *in, const trk_dest_tag_t *tag, PGresult *r)
 		trk_xq_answer(&in->queue, tag->change, tag->pipeline, NULL, 0, 0);
 		return;
 	}
-	res = trk_malloc(sizeof(*res));
-	res->res = r;
-	res->refs = 1;
-	res->col0 = 0;
-	res->order = NULL;
+	res = new_result(r, 0);
 	trk_xq_answer(&in->queue, tag->change, tag->pipeline, res, 0, PQntuples(r));
 }
 
@@ -734,16 +858,13 @@ answer_batch(trk_input_t *in, const trk_dest_tag_t *tag, PGresult *r)
 		pos[i] = (int) o - 1;
 		count[pos[i]]++;
 	}
-	res = trk_malloc(sizeof(*res));
-	res->res = r;
-	res->col0 = 1;
+	res = new_result(r, 1);
 	res->order = trk_malloc((size_t) (nt + 1) * sizeof(int));
 	for (size_t k = 0, at = 0; k < s->n; at += (size_t) count[k], k++)
 		next[k] = (int) at;
 	for (int i = 0; i < nt; i++)
 		res->order[next[pos[i]]++] = i;
 	/* a reference for each change with rows, and one held meanwhile */
-	res->refs = 1;
 	for (size_t k = 0; k < s->n; k++)
 	{
 		if (count[k] > 0)

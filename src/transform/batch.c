@@ -30,9 +30,8 @@ trk_xbatch_fits(const trk_xbatch_t *b, const trk_stmt_t *stmt, const uint32_t *t
 		memcmp(b->elem, types, (size_t) stmt->nparams * sizeof(uint32_t)) == 0;
 }
 
-/* add_element appends one value to an array literal: quoted, or NULL */
-static void
-add_element(trk_buf_t *a, const char *text)
+void
+trk_array_append(trk_buf_t *a, const char *text)
 {
 	trk_buf_appendc(a, a->len == 0 ? '{' : ',');
 	if (text == NULL)
@@ -86,7 +85,7 @@ trk_xbatch_add(trk_xbatch_t *b, const trk_stmt_t *stmt, const uint32_t *types,
 	{
 		size_t		before = b->arrays[i].len;
 
-		add_element(&b->arrays[i], texts[i]);
+		trk_array_append(&b->arrays[i], texts[i]);
 		b->bytes += b->arrays[i].len - before;
 	}
 	TRK_GROW(b->ids, b->capids, b->n + 1);

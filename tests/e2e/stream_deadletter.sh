@@ -9,7 +9,11 @@
 #      go to the dead letters, the pipeline applies what came after; a wrong
 #      --lsn is refused;
 #  (d) `trucker resume` with no trucker running, after the cause is fixed:
-#      the next start applies the transaction.
+#      the next start applies the transaction;
+#  (e) on_error: dead_letter with a transform.sql that fails (a division by
+#      zero) for one change of a transaction: that change goes to the dead
+#      letters with the transform's statement, values and error, once; the
+#      rest applies and the pipeline goes on.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
 . "$TRUCKER_SOURCE_DIR/tests/harness/stream.sh"
 stream_setup deadletter
@@ -17,12 +21,16 @@ stream_setup deadletter
 on_src -c "CREATE TABLE t (id int PRIMARY KEY, v int)"
 on_dst -c "CREATE TABLE t_strict (id int PRIMARY KEY, v int CHECK (v < 100))" \
 	-c "CREATE TABLE t_dl (id int PRIMARY KEY, v int CHECK (v < 100))" \
-	-c "CREATE TABLE t_other (id int PRIMARY KEY, v int)"
+	-c "CREATE TABLE t_other (id int PRIMARY KEY, v int)" \
+	-c "CREATE TABLE t_xdl (id int PRIMARY KEY, per int)"
 add_pipeline strict public.t public.t_strict
 add_pipeline dl public.t public.t_dl "" "on_error: dead_letter
 operations: [insert]"
 printf 'INSERT INTO t_dl VALUES ({{ new.id }}, {{ new.v }})\n' >"$work/p/dl/insert.sql"
 add_pipeline other public.t public.t_other
+add_pipeline xdl public.t public.t_xdl id "on_error: dead_letter
+operations: [insert]"
+printf 'SELECT {{ new.id }}::int AS id, 100 / {{ new.v }} AS per\n' >"$work/p/xdl/transform.sql"
 trucker_start
 rows() { q_dst "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM $1"; }
 wait_rows() {
@@ -101,5 +109,17 @@ expect_contains "$work/out" "no trucker runs on"
 trucker_start
 wait_rows t_strict 1,2,5,6,7
 expect_sql q_dst "SELECT count(*) FROM trucker.dead_letters WHERE pipeline = 'dl'" 2
+
+# (e) a failing transform, dead-lettered
+on_src -c "BEGIN" -c "INSERT INTO t VALUES (8, 0)" -c "INSERT INTO t VALUES (9, 9)" -c "COMMIT"
+on_src -c "INSERT INTO t VALUES (10, 10)"
+wait_rows t_other 1,2,3,4,5,6,7,8,9,10
+wait_rows t_xdl 1,2,3,4,5,6,7,9,10
+expect_sql q_dst "SELECT per FROM t_xdl WHERE id = 9" 11
+expect_sql q_dst "SELECT (change::json->'columns'->0->>'value') || ' ' || sqlstate || ' ' || (statement LIKE 'SELECT \$1::int AS id, 100 / \$2 AS per')
+	|| ' ' || array_to_string(params, ',') || ' ' || error FROM trucker.dead_letters WHERE pipeline = 'xdl'" \
+	"8 22012 true 8,0 division by zero"
+expect_sql q_dst "SELECT stopped_lsn IS NULL FROM trucker.checkpoints WHERE pipeline = 'xdl'" t
+expect_contains "$trucker_log" "transform.sql failed; its change goes to trucker.dead_letters"
 trucker_stop
 pass

@@ -28,7 +28,7 @@ static void
 add(trk_rowbatch_t *rb, uint64_t keyhash, trk_lsn_t lsn)
 {
 	const char *values[] = {"1", NULL};
-	trk_dest_tag_t tag = {0, lsn, 7, TRK_CHECK_NONE, 0, NULL, NULL, 0};
+	trk_dest_tag_t tag = {0, lsn, 7, TRK_CHECK_NONE, 0, NULL, NULL, 0, 0};
 
 	trk_rowbatch_add(rb, values, keyhash, &tag, 10);
 }
