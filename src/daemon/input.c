@@ -702,37 +702,48 @@ send_stmt(trk_input_t *in, run_pipeline_t *p, const trk_change_t *c, const char 
 }
 
 /*
- * dead_letter writes change c of a transaction `trucker skip` passed over
- * into trucker.dead_letters, in the batch that moves the checkpoint past it.
+ * write_dead_letter sends insert — an INSERT INTO trucker.dead_letters of
+ * nargs parameters, args[0..4] the where-from (filled here), the rest the
+ * caller's — in the batch that moves the checkpoint past change c.
  */
 static bool
-dead_letter(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
+write_dead_letter(trk_input_t *in, run_pipeline_t *p, const trk_change_t *c, size_t bytes,
+				  const trk_dest_tag_t *tag, const char *insert, int nargs, const char **args)
 {
-	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0, 0};
 	where_from_t w;
-	trk_buf_t	why = {0};
-	const char *args[6];
 
 	if (!trk_pgdest_is_open(p->dest->pg))
 		trk_pgdest_begin(p->dest->pg);
 	flush_rows(p->dest);
 	if (p->dest->pg == NULL)
 		return false;			/* the output failed: the input is restarting */
-	trk_buf_append(&why, "skipped by `trucker skip`");
-	if (p->skip_why && p->skip_why[0])
-		trk_buf_appendf(&why, "; it had failed with: %s", p->skip_why);
 	where_from(in, p, c, &w, args);
-	args[5] = trk_buf_cstr(&why);
 	trk_pgdest_note_change(p->dest->pg, bytes);
-	trk_pgdest_exec(p->dest->pg, TRK_DEAD_LETTER_SQL, 6, args, NULL, &tag, bytes, true);
-	trk_buf_free(&why);
+	trk_pgdest_exec(p->dest->pg, insert, nargs, args, NULL, tag, bytes, true);
 	return true;
 }
 
+/* dead_letter writes change c of a transaction `trucker skip` passed over */
+static bool
+dead_letter(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes)
+{
+	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0, NULL, NULL, 0, 0};
+	trk_buf_t	why = {0};
+	const char *args[6];
+	bool		ok;
+
+	trk_buf_append(&why, "skipped by `trucker skip`");
+	if (p->skip_why && p->skip_why[0])
+		trk_buf_appendf(&why, "; it had failed with: %s", p->skip_why);
+	args[5] = trk_buf_cstr(&why);
+	ok = write_dead_letter(in, p, c, bytes, &tag, TRK_DEAD_LETTER_SQL, 6, args);
+	trk_buf_free(&why);
+	return ok;
+}
+
 /*
- * dead_transform writes change c, whose transform.sql failed, into
- * trucker.dead_letters with that statement, its values and the error, in
- * the batch that moves the checkpoint past it (on_error: dead_letter).
+ * dead_transform writes change c, whose transform.sql failed, with that
+ * statement, its values and the error (on_error: dead_letter).
  */
 static bool
 dead_transform(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *c, size_t bytes,
@@ -740,22 +751,13 @@ dead_transform(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 {
 	trk_dest_tag_t tag = {idx, in->txn_end, in->txn_xid, TRK_CHECK_NONE, 0,
 	p->def->sql_file[TRK_SQL_TRANSFORM], NULL, 0, 0};
-	where_from_t w;
 	const char *args[9];
 
-	if (!trk_pgdest_is_open(p->dest->pg))
-		trk_pgdest_begin(p->dest->pg);
-	flush_rows(p->dest);
-	if (p->dest->pg == NULL)
-		return false;			/* the output failed: the input is restarting */
-	where_from(in, p, c, &w, args);
 	args[5] = sql;
 	args[6] = params;
 	args[7] = sqlstate;
 	args[8] = error;
-	trk_pgdest_note_change(p->dest->pg, bytes);
-	trk_pgdest_exec(p->dest->pg, TRK_DEAD_TRANSFORM_SQL, 9, args, NULL, &tag, bytes, true);
-	return true;
+	return write_dead_letter(in, p, c, bytes, &tag, TRK_DEAD_TRANSFORM_SQL, 9, args);
 }
 
 static trk_sql_kind_t

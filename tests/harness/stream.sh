@@ -287,6 +287,21 @@ show_sessions() {
 		WHERE slot_name = '$slot'" >&2 2>&1 || true
 }
 
+# sql_is QFN SQL WANT — QFN (q_src or q_dst) gives WANT for SQL
+sql_is() { [ "$("$1" "$2")" = "$3" ]; }
+
+# wait_until WHAT COMMAND… — poll COMMAND until it succeeds (a check), or
+# fail after STREAM_WAIT seconds saying WHAT went wrong
+wait_until() {
+	local what=$1 deadline=$((SECONDS + STREAM_WAIT))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || { show_log; fail "$what"; }
+		sleep 0.2
+	done
+	checks=$((checks + 1))
+}
+
 # wait_same IN [OUT] [SECONDS] — poll until the output equals the input
 wait_same() {
 	local in=$1 out=${2:-$1} limit=${3:-$STREAM_WAIT} deadline a b pause=0.2
