@@ -135,11 +135,11 @@ void		trk_template_sql_position(const trk_stmt_t *stmt, int pos,
 
 /*
  * trk_template_write_sql appends stmt's SQL to out with each parameter $n
- * written as prefix followed by n ("b.p" makes $2 "b.p2"): the statement
+ * written as before, n, after (b."p and " make $2 b."p2"): the statement
  * reading its values from columns instead, e.g. as a LATERAL subquery.
  */
-void		trk_template_write_sql(const trk_stmt_t *stmt, const char *prefix,
-								   trk_buf_t *out);
+void		trk_template_write_sql(const trk_stmt_t *stmt, const char *before,
+								   const char *after, trk_buf_t *out);
 
 /* trk_template_file is the name given to trk_template_compile (borrowed). */
 const char *trk_template_file(const trk_template_t *t);

@@ -8,10 +8,10 @@
  * parameter becomes the array of the changes' values, and the statement
  * runs once per change as a LATERAL subquery over their unnest —
  *
- *     SELECT "trucker batch".o, t.*
- *     FROM unnest($1, $2) WITH ORDINALITY AS "trucker batch"(p1, p2, o)
+ *     SELECT "trucker batch"."$0", t.*
+ *     FROM unnest($1, $2) WITH ORDINALITY AS "trucker batch"("$1", "$2", "$0")
  *     CROSS JOIN LATERAL (
- *     <the statement, its $k written "trucker batch".pk>
+ *     <the statement, its $k written "trucker batch"."$k">
  *     ) AS t
  *
  * — each row led by the position of its change in the batch, from 1.  The

@@ -2387,7 +2387,8 @@ trk_template_sql_position(const trk_stmt_t *stmt, int pos, int *line,
 }
 
 void
-trk_template_write_sql(const trk_stmt_t *stmt, const char *prefix, trk_buf_t *out)
+trk_template_write_sql(const trk_stmt_t *stmt, const char *before, const char *after,
+					   trk_buf_t *out)
 {
 	const stmt_t *st = (const stmt_t *) stmt;
 	size_t		len = strlen(stmt->sql);
@@ -2397,15 +2398,22 @@ trk_template_write_sql(const trk_stmt_t *stmt, const char *prefix, trk_buf_t *ou
 	{
 		size_t		at = st->spans[i].out;
 		size_t		end = i + 1 < st->nspans ? st->spans[i + 1].out : len;
+		size_t		digits;
 
-		/* a parameter is a value's span of exactly "$n" */
-		if (st->spans[i].exact || stmt->sql[at] != '$' || end - at < 2 ||
-			strspn(stmt->sql + at + 1, "0123456789") != end - at - 1)
+		/*
+		 * A parameter is a value's span starting "$n" — and maybe ending in
+		 * the space emit put between it and text that would fuse with it.
+		 */
+		if (st->spans[i].exact || stmt->sql[at] != '$')
+			continue;
+		digits = strspn(stmt->sql + at + 1, "0123456789");
+		if (digits == 0 || at + 1 + digits > end)
 			continue;
 		trk_buf_appendn(out, stmt->sql + done, at - done);
-		trk_buf_append(out, prefix);
-		trk_buf_appendn(out, stmt->sql + at + 1, end - at - 1);
-		done = end;
+		trk_buf_append(out, before);
+		trk_buf_appendn(out, stmt->sql + at + 1, digits);
+		trk_buf_append(out, after);
+		done = at + 1 + digits;
 	}
 	trk_buf_appendn(out, stmt->sql + done, len - done);
 }

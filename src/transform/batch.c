@@ -7,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the unnest's alias: no query would name a table of its own so */
+/*
+ * The unnest's alias and columns: names no query would give a table or
+ * column of its own, so that none of its own names resolves to them.
+ */
 #define ALIAS "\"trucker batch\""
+#define ORD ALIAS ".\"$0\""
 
 bool
 trk_xbatch_can(const trk_stmt_t *stmt, const uint32_t *types)
@@ -99,7 +103,7 @@ trk_xbatch_finish(trk_xbatch_t *b)
 	int			np = b->stmt->nparams;
 
 	trk_buf_reset(&b->sql);
-	trk_buf_append(&b->sql, "SELECT " ALIAS ".o, t.* FROM unnest(");
+	trk_buf_append(&b->sql, "SELECT " ORD ", t.* FROM unnest(");
 	for (int i = 0; i < np; i++)
 	{
 		char		p[24];
@@ -112,11 +116,11 @@ trk_xbatch_finish(trk_xbatch_t *b)
 	{
 		char		p[24];
 
-		snprintf(p, sizeof(p), "p%d, ", i + 1);
+		snprintf(p, sizeof(p), "\"$%d\", ", i + 1);
 		trk_buf_append(&b->sql, p);
 	}
-	trk_buf_append(&b->sql, "o) CROSS JOIN LATERAL (\n");
-	trk_template_write_sql(b->stmt, ALIAS ".p", &b->sql);
+	trk_buf_append(&b->sql, "\"$0\") CROSS JOIN LATERAL (\n");
+	trk_template_write_sql(b->stmt, ALIAS ".\"$", "\"", &b->sql);
 	/* on a line of its own: the statement may end in a -- comment */
 	trk_buf_append(&b->sql, "\n) AS t");
 	for (int i = 0; i < np; i++)

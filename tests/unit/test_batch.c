@@ -58,10 +58,10 @@ test_batch_query(void **state)
 	trk_xbatch_add(&b, st, types, two, 14, 200, 6);
 	trk_xbatch_finish(&b);
 	assert_string_equal(trk_buf_cstr(&b.sql),
-						"SELECT \"trucker batch\".o, t.* FROM unnest($1, $2) WITH ORDINALITY AS "
-						"\"trucker batch\"(p1, p2, o) CROSS JOIN LATERAL (\n"
-						"SELECT \"trucker batch\".p1::bigint AS id, l.name\n"
-						"FROM lookup l WHERE l.k = \"trucker batch\".p2 AND l.tag <> '$1' "
+						"SELECT \"trucker batch\".\"$0\", t.* FROM unnest($1, $2) WITH ORDINALITY AS "
+						"\"trucker batch\"(\"$1\", \"$2\", \"$0\") CROSS JOIN LATERAL (\n"
+						"SELECT \"trucker batch\".\"$1\"::bigint AS id, l.name\n"
+						"FROM lookup l WHERE l.k = \"trucker batch\".\"$2\" AND l.tag <> '$1' "
 						"AND l.body <> $$ $2 $$ -- $1 again"
 						"\n) AS t");
 	assert_int_equal(b.types[0], 1016);	/* int8[] */
@@ -81,6 +81,72 @@ test_batch_query(void **state)
 	assert_true(trk_xbatch_fits(&b, NULL, NULL));
 	trk_xbatch_free(&b);
 	trk_template_free(t);
+}
+
+/* count_params: the $n in sql (these tests' templates write no other $) */
+static int
+count_params(const char *sql)
+{
+	int			n = 0;
+
+	for (const char *s = sql; (s = strchr(s, '$')) != NULL; s++)
+		if (s[1] >= '0' && s[1] <= '9')
+			n++;
+	return n;
+}
+
+static int	renamed_ok;
+
+/* each_renamed: every $n of the variant renamed, and nothing else touched */
+static int
+each_renamed(void *arg, const trk_stmt_t *stmt)
+{
+	trk_buf_t	out = {0};
+	int			n = 0;
+
+	(void) arg;
+	trk_template_write_sql(stmt, "b.\"$", "\"", &out);
+	for (const char *s = trk_buf_cstr(&out); (s = strstr(s, "b.\"$")) != NULL; s++)
+		n++;
+	if (n == count_params(stmt->sql) && count_params(trk_buf_cstr(&out)) == n &&
+		out.len == strlen(stmt->sql) + (size_t) n * 4)
+		renamed_ok++;
+	else
+		print_error("not renamed right: %s -> %s\n", stmt->sql, trk_buf_cstr(&out));
+	trk_buf_free(&out);
+	return 0;
+}
+
+/*
+ * A parameter right before text that would fuse with it gets a space of
+ * its own in the statement (whitespace trimmed by -}} or {%- -%}): it is
+ * renamed all the same.
+ */
+static void
+test_batch_trimmed(void **state)
+{
+	const char *texts[] = {
+		"SELECT {{ new.name -}}\n AS name",
+		"SELECT 1 AS one WHERE id = {{ new.id }}\n{%- if operation == 'insert' -%}\n"
+		"AND k = {{ new.k }}{%- endif %}\nAND m = {{ new.id -}} \n",
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+	{
+		trk_diags_t diags = {0};
+		trk_template_scope_t scope = {0};
+		trk_template_t *t = trk_template_compile("p/transform.sql", texts[i], strlen(texts[i]),
+												 &scope, &diags);
+
+		if (t == NULL)
+			fail_msg("compile failed: %s", diags.n > 0 ? diags.items[0].message : "?");
+		trk_diags_free(&diags);
+		renamed_ok = 0;
+		trk_template_each_variant(t, each_renamed, NULL);
+		assert_int_equal(renamed_ok, i == 0 ? 1 : 2);
+		trk_template_free(t);
+	}
 }
 
 /* a value is data inside its element, whatever it holds */
@@ -143,6 +209,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batch_query),
+		cmocka_unit_test(test_batch_trimmed),
 		cmocka_unit_test(test_batch_elements),
 		cmocka_unit_test(test_batch_rules),
 	};
