@@ -1598,13 +1598,15 @@ trk_input_statement_failed(trk_input_t *in, const char *where, const trk_dest_er
 		}
 
 		if (p->def->on_error == TRK_ON_ERROR_DEAD_LETTER && err->tag.change != 0 &&
-			err->tag.about != NULL)
+			err->tag.about != NULL && strncmp(err->sqlstate, "42", 2) != 0)
 		{
 			/*
-			 * A transform failed, pinned on its change.  There is no
-			 * statement to run under a savepoint in the output: the change
-			 * itself goes to the dead letters, with the transform's
-			 * statement, values and error, when the input starts again.
+			 * A transform failed on its change's data, pinned on it.  There
+			 * is no statement to run under a savepoint in the output: the
+			 * change itself goes to the dead letters, with the transform's
+			 * statement, values and error, when the input starts again.  (A
+			 * transform failing with class 42 — a table dropped, a
+			 * privilege revoked — would fail for every change: it stops.)
 			 */
 			trk_input_xform_dead(in, p, &err->tag, err->sqlstate, err->message);
 			trk_log_warn("transform.sql failed; its change goes to trucker.dead_letters",

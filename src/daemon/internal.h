@@ -79,6 +79,8 @@ typedef struct run_pipeline
 	/* transform.c: changes whose transforms go as one query, not yet sent */
 	trk_xbatch_t xbatch;
 	bool		xform_single;	/* its transform cannot run batched */
+	int			xbatch_fails;	/* batches failed with a data error since a
+								 * change alone last did */
 	trk_lsn_t	xseq_lsn;		/* the transaction its transforms are
 								 * counted in, and how many were sent */
 	uint32_t	xseq;

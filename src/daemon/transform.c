@@ -17,8 +17,8 @@
  * once per change as a LATERAL subquery over the arrays of their values,
  * and the answer is cut back into each change's rows.  A batch that fails
  * is sent again one change at a time, which names the change at fault; a
- * statement that cannot run batched (an error of class 42 in the batch
- * only) runs one change at a time from then on.
+ * statement the batch itself makes fail (batch_failed) runs one change at a
+ * time from then on.
  *
  * The transforms run in short read-only transactions (READ COMMITTED: each
  * query sees what has committed when it runs, never a state older than the
@@ -53,6 +53,8 @@
 #define XFORM_QUEUED 1024
 /* a batch of transforms goes once its values take this many bytes */
 #define XFORM_BATCH_BYTES ((size_t) 1 << 20)
+/* batches of a pipeline failing with data errors no change alone has */
+#define XFORM_BATCH_FAILS 3
 /* a stream run dry this long ends the transaction of transforms */
 #define XFORM_QUIET_MS 1
 /* between two reads of a lagging replica's replay position */
@@ -169,6 +171,7 @@ trk_input_xform_dead(trk_input_t *in, run_pipeline_t *p, const trk_dest_tag_t *t
 			free(p->xdead[i].error);
 	}
 	p->nxdead = kept;
+	p->xbatch_fails = 0;		/* a change did fail alone */
 	TRK_GROW(p->xdead, p->capxdead, p->nxdead + 1);
 	d = &p->xdead[p->nxdead++];
 	d->lsn = tag->lsn;
@@ -924,6 +927,42 @@ on_xform_ready(void *arg, trk_pgdest_t *pg)
 	trk_input_maybe_resume(arg);
 }
 
+static bool
+is_class(const char *sqlstate, const char *cls)
+{
+	return strncmp(sqlstate, cls, 2) == 0;
+}
+
+/*
+ * batch_failed: p's transforms failed as a batch.  From then on they run
+ * one change at a time — where a failure, if any, shows as the statement's
+ * own — when the batch itself is the likely cause: an error of class 42
+ * (the statement does not survive being wrapped, or the arrays' types do
+ * not suit it), a batch too big for a limit (a statement or lock timeout,
+ * memory, a program limit), or data errors in XFORM_BATCH_FAILS batches
+ * that no change alone went on to fail.  Other failures (a serialization
+ * failure, a restart of the server) are retried as they are.
+ */
+static void
+batch_failed(run_pipeline_t *p, const trk_dest_error_t *err)
+{
+	const char *st = err->sqlstate;
+	bool		data = is_class(st, "21") || is_class(st, "22") || is_class(st, "23");
+
+	if (p->xform_single)
+		return;
+	if (data && ++p->xbatch_fails < XFORM_BATCH_FAILS)
+		return;
+	if (!data && !is_class(st, "42") && !is_class(st, "54") && strcmp(st, "57014") != 0 &&
+		strcmp(st, "55P03") != 0 && strcmp(st, "53200") != 0)
+		return;
+	p->xform_single = true;
+	trk_log_warn("transform.sql failed when run for a batch of changes; it runs one change "
+				 "at a time from now on", "pipeline", p->def->name, "sqlstate", st,
+				 "error", is_class(st, "22") && p->def->nredact > 0 ?
+				 "(the message is withheld: the pipeline redacts columns)" : err->message, NULL);
+}
+
 static void
 on_xform_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 {
@@ -931,20 +970,9 @@ on_xform_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 	char		where[256];
 
 	(void) pg;
-	if ((err->tag.change & BATCH_BIT) && !err->connection && strncmp(err->sqlstate, "42", 2) == 0 &&
-		err->tag.pipeline >= 0 && (size_t) err->tag.pipeline < in->npipes &&
-		!in->pipes[err->tag.pipeline].xform_single)
-	{
-		/*
-		 * The statement may not survive being wrapped, or the arrays' types
-		 * may not suit it: from now on it runs one change at a time, where
-		 * its own error, if any, shows.
-		 */
-		in->pipes[err->tag.pipeline].xform_single = true;
-		trk_log_warn("transform.sql failed when run for a batch of changes; it runs one change "
-					 "at a time from now on", "pipeline", in->pipes[err->tag.pipeline].def->name,
-					 "sqlstate", err->sqlstate, "error", err->message, NULL);
-	}
+	if ((err->tag.change & BATCH_BIT) && !err->connection && err->tag.pipeline >= 0 &&
+		(size_t) err->tag.pipeline < in->npipes)
+		batch_failed(&in->pipes[err->tag.pipeline], err);
 	snprintf(where, sizeof(where), "%s (transform)", in->conn->name);
 	if (trk_input_statement_failed(in, where, err))
 		return;

@@ -13,16 +13,20 @@
 #  (e) on_error: dead_letter with a transform.sql that fails (a division by
 #      zero) for one change of a transaction: that change goes to the dead
 #      letters with the transform's statement, values and error, once; the
-#      rest applies and the pipeline goes on.
+#      rest applies and the pipeline goes on;
+#  (f) ... but a transform failing for want of its table (class 42, as it
+#      would for every change) stops its pipeline, dead_letter or not.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
 . "$TRUCKER_SOURCE_DIR/tests/harness/stream.sh"
 stream_setup deadletter
 
-on_src -c "CREATE TABLE t (id int PRIMARY KEY, v int)"
+on_src -c "CREATE TABLE t (id int PRIMARY KEY, v int)" -c "CREATE TABLE lk (id int PRIMARY KEY, v int)" \
+	-c "INSERT INTO lk VALUES (1, 42)"
 on_dst -c "CREATE TABLE t_strict (id int PRIMARY KEY, v int CHECK (v < 100))" \
 	-c "CREATE TABLE t_dl (id int PRIMARY KEY, v int CHECK (v < 100))" \
 	-c "CREATE TABLE t_other (id int PRIMARY KEY, v int)" \
-	-c "CREATE TABLE t_xdl (id int PRIMARY KEY, per int)"
+	-c "CREATE TABLE t_xdl (id int PRIMARY KEY, per int)" \
+	-c "CREATE TABLE t_xgone (id int PRIMARY KEY, v int)"
 add_pipeline strict public.t public.t_strict
 add_pipeline dl public.t public.t_dl "" "on_error: dead_letter
 operations: [insert]"
@@ -31,6 +35,9 @@ add_pipeline other public.t public.t_other
 add_pipeline xdl public.t public.t_xdl id "on_error: dead_letter
 operations: [insert]"
 printf 'SELECT {{ new.id }}::int AS id, 100 / {{ new.v }} AS per\n' >"$work/p/xdl/transform.sql"
+add_pipeline xgone public.t public.t_xgone id "on_error: dead_letter
+operations: [insert]"
+printf 'SELECT {{ new.id }}::int AS id, lk.v FROM lk WHERE lk.id = 1\n' >"$work/p/xgone/transform.sql"
 trucker_start
 rows() { q_dst "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM $1"; }
 wait_rows() {
@@ -121,5 +128,15 @@ expect_sql q_dst "SELECT (change::json->'columns'->0->>'value') || ' ' || sqlsta
 	"8 22012 true 8,0 division by zero"
 expect_sql q_dst "SELECT stopped_lsn IS NULL FROM trucker.checkpoints WHERE pipeline = 'xdl'" t
 expect_contains "$trucker_log" "transform.sql failed; its change goes to trucker.dead_letters"
+
+# (f) a transform without its table stops, dead_letter or not
+wait_rows t_xgone 1,2,3,4,5,6,7,8,9,10
+on_src -c "DROP TABLE lk"
+on_src -c "INSERT INTO t VALUES (11, 11)"
+wait_rows t_other 1,2,3,4,5,6,7,8,9,10,11
+wait_until "xgone did not stop without its lookup table" \
+	sql_is q_dst "SELECT stopped_error LIKE '%lk%does not exist%' FROM trucker.checkpoints WHERE pipeline = 'xgone'" t
+expect_sql q_dst "SELECT count(*) FROM trucker.dead_letters WHERE pipeline = 'xgone'" 0
+expect_sql q_dst "SELECT count(*) FROM t_xgone" 10
 trucker_stop
 pass
