@@ -59,9 +59,17 @@ int			trk_slot_schema_tables(PGconn *pg, const char *schema, char ***names,
  */
 void		trk_slot_add_table(trk_buf_t *list, const char *schema, const char *table);
 
-/* trk_slot_create creates a logical slot for wal2json on a replication connection. */
-int			trk_slot_create(PGconn *repl, const char *slot, trk_lsn_t *consistent_point,
-							trk_buf_t *err);
+/*
+ * trk_slot_create creates a logical slot for wal2json on a replication
+ * connection and sets *consistent_point.  With snapshot (room for
+ * TRK_SNAPSHOT_NAME_SIZE bytes) it also exports the snapshot of the
+ * consistent point and writes its name there: other sessions import it
+ * with SET TRANSACTION SNAPSHOT while repl runs no other command.  A
+ * temporary slot goes when repl closes.
+ */
+#define TRK_SNAPSHOT_NAME_SIZE 64
+int			trk_slot_create(PGconn *repl, const char *slot, bool temporary,
+							trk_lsn_t *consistent_point, char *snapshot, trk_buf_t *err);
 
 /*
  * trk_slot_start sends START_REPLICATION with wal2json format 2 and the

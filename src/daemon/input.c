@@ -67,11 +67,16 @@ trk_lsn_t
 trk_input_min_stored(const trk_input_t *in)
 {
 	trk_lsn_t	min = 0;
+	bool		any = false;
 
+	/* (a parked pipeline has no checkpoint, and holds nothing) */
 	for (size_t i = 0; i < in->npipes; i++)
-		if (i == 0 || in->pipes[i].pos.stored < min)
+		if (!in->pipes[i].parked && (!any || in->pipes[i].pos.stored < min))
+		{
 			min = in->pipes[i].pos.stored;
-	return min;
+			any = true;
+		}
+	return any ? min : in->start_lsn;
 }
 
 /* ------------------------------------------------------------------ */
@@ -152,7 +157,7 @@ trk_input_begin_streaming(trk_input_t *in)
 	trk_log_info("streaming started", "connection", in->conn->name, "slot", in->conn->slot,
 				 "lsn", trk_lsn_format(in->start_lsn, lsn), NULL);
 	for (size_t i = 0; i < in->npipes; i++)
-		if (in->pipes[i].pos.stop)
+		if (in->pipes[i].pos.stop && !in->pipes[i].parked)
 		{
 			char		stop[TRK_LSN_BUFSIZE];
 
@@ -1688,7 +1693,7 @@ log_held(trk_input_t *in, uint64_t now)
 		char		lsn[TRK_LSN_BUFSIZE];
 		char		held[32];
 
-		if (p->pos.stop == 0 || in->walend <= p->pos.stored)
+		if (p->pos.stop == 0 || p->parked || in->walend <= p->pos.stored)
 			continue;
 		snprintf(held, sizeof(held), "%.1f MB", (double) (in->walend - p->pos.stored) / (1 << 20));
 		trk_log_warn("a stopped pipeline holds the slot: the source keeps its WAL until "

@@ -56,6 +56,8 @@ typedef struct run_pipeline
 	const trk_pipeline_t *def;	/* borrowed from the config */
 	run_dest_t *dest;			/* borrowed; its output session */
 	bool		has_row;		/* trucker.checkpoints has its row */
+	bool		parked;			/* no checkpoint, and its backfill failed: it
+								 * applies nothing until the next start */
 	trk_progress_t pos;			/* stored, writing, seen; pos.stop survives
 								 * restarts */
 	bool		skip;			/* the current transaction is not for it */

@@ -9,14 +9,18 @@
  *      partitions), the slot
  *   3. decide: create the slot (no checkpoint anywhere yet), or check that
  *      the slot still holds every change the checkpoints need — else refuse
- *   4. START_REPLICATION from the smallest checkpoint
+ *   4. backfill the default mirrors that have no checkpoint yet, from the
+ *      snapshot of the slot just created or of a temporary one
+ *   5. START_REPLICATION from the smallest checkpoint
  *
  * Nothing here touches the loop; the results are left in the trk_input_t
  * for input.c.  Log lines are single writes, safe from this thread.
  */
 #include "internal.h"
+#include "backfill/copy.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/pqmsg.h"
 #include "checkpoint/checkpoint.h"
 #include "stream/slot.h"
 
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Session settings that make every value's text exact and unambiguous. */
 #define SESSION_OPTIONS "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC " \
@@ -188,6 +193,7 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 		if (p->dest != d)
 			continue;
 		p->has_row = false;
+		p->parked = false;
 		p->pos.stop = 0;
 		p->skip_lsn = 0;
 		for (size_t j = 0; j < nrows; j++)
@@ -391,6 +397,233 @@ pick_foreign(const run_pipeline_t *p, const void *arg)
 		 strcmp(p->row_slot, id->slot) != 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* backfill                                                           */
+/* ------------------------------------------------------------------ */
+
+/* copies: a pipeline without a checkpoint that the default mirror writes */
+static bool
+copies(const run_pipeline_t *p)
+{
+	if (p->has_row || p->parked || p->dest->setup_conn == NULL)
+		return false;
+	for (int k = 0; k < TRK_SQL_COUNT; k++)
+		if (p->def->sql[k] != NULL)
+			return false;
+	return true;
+}
+
+typedef struct copy_progress
+{
+	const run_pipeline_t *p;
+	double		estimate;
+	double		logged;			/* seconds in, at the last line */
+} copy_progress_t;
+
+/* on_copy_progress logs rows copied, estimate, rate and ETA every 5 s */
+static void
+on_copy_progress(void *arg, int64_t rows, double seconds)
+{
+	copy_progress_t *cp = arg;
+	char		n[24],
+				total[24],
+				rate[24],
+				eta[24];
+	double		r = seconds > 0 ? (double) rows / seconds : 0;
+
+	if (seconds - cp->logged < 5)
+		return;
+	cp->logged = seconds;
+	snprintf(n, sizeof(n), "%lld", (long long) rows);
+	snprintf(total, sizeof(total), "%.0f", cp->estimate);
+	snprintf(rate, sizeof(rate), "%.0f", r);
+	if (r > 0 && cp->estimate > (double) rows)
+		snprintf(eta, sizeof(eta), "%.0fs", (cp->estimate - (double) rows) / r);
+	else
+		snprintf(eta, sizeof(eta), "?");
+	trk_log_info("backfilling", "pipeline", cp->p->def->name, "rows", n, "estimate", total,
+				 "rows_per_s", rate, "eta", eta, NULL);
+}
+
+/*
+ * park: p cannot be backfilled for a reason of its own (its output refuses
+ * the rows, or holds some already).  It applies nothing this run, holds
+ * nothing of the slot, and has no checkpoint, so the next start tries its
+ * backfill again; the other pipelines go on.
+ */
+static void
+park(run_pipeline_t *p, const char *why)
+{
+	trk_log_error("pipeline not backfilled: it applies nothing until this is fixed; trucker "
+				  "backfills it at its next start", "pipeline", p->def->name, "error", why, NULL);
+	p->parked = true;
+	p->pos.stored = 0;
+	p->pos.stop = 1;			/* skips every transaction */
+}
+
+/*
+ * backfill_one copies p's input, as src's snapshot sees it, into its
+ * output in one output transaction that ends with the checkpoint row at
+ * lsn: after a crash there is neither a row nor a checkpoint, and the next
+ * start copies again from a new snapshot.
+ */
+static bool
+backfill_one(trk_input_t *in, run_pipeline_t *p, PGconn *src, const trk_slot_info_t *si,
+			 trk_lsn_t lsn, trk_buf_t *err)
+{
+	PGconn	   *dst = p->dest->setup_conn;
+	trk_backfill_table_t t = {0};
+	copy_progress_t cp = {p, 0, 0};
+	const trk_table_name_t *it = &p->def->input_table;
+	const trk_table_name_t *ot = &p->def->output_table;
+	bool		empty = false;
+	int64_t		rows = 0;
+	bool		ok = false;
+	int			rc;
+	PGresult   *r;
+	char		at[TRK_LSN_BUFSIZE];
+	char		n[24];
+	char		secs[24];
+	double		start;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	start = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+	if (trk_backfill_describe(src, it->schema, it->name, &t, err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "pipeline %s: %s", p->def->name, trk_buf_cstr(err));
+		goto done;
+	}
+	cp.estimate = t.estimate;
+	r = PQexec(dst, "BEGIN");
+	PQclear(r);
+	if (trk_backfill_output_empty(dst, ot->schema, ot->name, &empty, err) != 0)
+	{
+		if (PQstatus(dst) == CONNECTION_OK)
+		{
+			park(p, trk_buf_cstr(err));		/* e.g. no such table */
+			ok = true;
+		}
+		else
+			set_result(in, SETUP_RETRY, "pipeline %s: %s", p->def->name, trk_buf_cstr(err));
+		goto done;
+	}
+	if (!empty)
+	{
+		trk_buf_reset(err);
+		trk_buf_appendf(err, "it has no checkpoint, but its output %s.%s holds rows: a new "
+						"pipeline is backfilled into an empty output (empty it, or point the "
+						"pipeline at another table)", ot->schema, ot->name);
+		park(p, trk_buf_cstr(err));
+		ok = true;
+		goto done;
+	}
+	trk_log_info("backfill started", "pipeline", p->def->name, "input", it->name,
+				 "lsn", trk_lsn_format(lsn, at), NULL);
+	rc = trk_backfill_copy(src, dst, it->schema, it->name, &t, ot->schema, ot->name,
+						   on_copy_progress, &cp, &rows, err);
+	if (rc == TRK_BACKFILL_REJECTED)
+	{
+		park(p, trk_buf_cstr(err));
+		ok = true;
+		goto done;
+	}
+	if (rc != 0 || trk_checkpoint_insert(dst, p->def->name, lsn, si->system_identifier,
+										 si->database, in->conn->slot, err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "pipeline %s: backfill: %s", p->def->name, trk_buf_cstr(err));
+		goto done;
+	}
+	r = PQexec(dst, "COMMIT");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+	{
+		trk_pq_fail(err, "cannot commit the backfill", dst, r);
+		set_result(in, SETUP_RETRY, "pipeline %s: %s", p->def->name, trk_buf_cstr(err));
+		goto done;
+	}
+	PQclear(r);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(n, sizeof(n), "%lld", (long long) rows);
+	snprintf(secs, sizeof(secs), "%.1f", (double) ts.tv_sec + (double) ts.tv_nsec / 1e9 - start);
+	trk_log_info("backfill done", "pipeline", p->def->name, "rows", n, "seconds", secs,
+				 "lsn", at, NULL);
+	p->has_row = true;
+	p->pos.stored = lsn;
+	ok = true;
+done:
+	if (PQtransactionStatus(dst) != PQTRANS_IDLE)
+		PQclear(PQexec(dst, "ROLLBACK"));	/* what a failed or parked backfill did */
+	trk_backfill_table_free(&t);
+	return ok;
+}
+
+/*
+ * backfill copies every pipeline that copies() as of snapshot, the
+ * exported snapshot of a slot whose consistent point is lsn: what committed
+ * before it is in the copy, what commits after comes through the stream.
+ */
+static bool
+backfill(trk_input_t *in, const trk_slot_info_t *si, const char *snapshot, trk_lsn_t lsn)
+{
+	trk_buf_t	err = {0};
+	PGconn	   *src = trk_input_connect(in->conn, false, false, &err);
+	bool		ok = src != NULL;
+
+	if (src == NULL)
+		set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
+	else if (trk_backfill_begin(src, snapshot, &err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(&err));
+		ok = false;
+	}
+	for (size_t i = 0; ok && i < in->npipes; i++)
+		if (copies(&in->pipes[i]))
+			ok = backfill_one(in, &in->pipes[i], src, si, lsn, &err);
+	if (src)
+		PQfinish(src);
+	trk_buf_free(&err);
+	return ok;
+}
+
+/* any_copies: some pipeline of in is to be backfilled */
+static bool
+any_copies(const trk_input_t *in)
+{
+	for (size_t i = 0; i < in->npipes; i++)
+		if (copies(&in->pipes[i]))
+			return true;
+	return false;
+}
+
+/*
+ * backfill_aside backfills beside a slot that already exists: from the
+ * snapshot of a temporary slot, which goes when its connection closes.
+ * The stream starts no later than the existing slot's position, so the
+ * new pipelines miss nothing after the temporary one's consistent point,
+ * and skip what comes before.
+ */
+static bool
+backfill_aside(trk_input_t *in, const trk_slot_info_t *si)
+{
+	trk_buf_t	err = {0};
+	char		slot[64];
+	char		snapshot[TRK_SNAPSHOT_NAME_SIZE];
+	trk_lsn_t	lsn;
+	PGconn	   *repl = trk_input_connect(in->conn, false, true, &err);
+	bool		ok = false;
+
+	snprintf(slot, sizeof(slot), "trucker_backfill_tmp_%ld", (long) getpid());
+	if (repl == NULL || trk_slot_create(repl, slot, true, &lsn, snapshot, &err) != 0)
+		set_result(in, SETUP_RETRY, "input \"%s\": backfill: %s", in->conn->name,
+				   trk_buf_cstr(&err));
+	else
+		ok = backfill(in, si, snapshot, lsn);
+	if (repl)
+		PQfinish(repl);
+	trk_buf_free(&err);
+	return ok;
+}
+
 static bool
 decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 {
@@ -462,14 +695,21 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 	}
 	else
 	{
+		char		snapshot[TRK_SNAPSHOT_NAME_SIZE];
+		bool		copy = any_copies(in);
+
 		repl = trk_input_connect(in->conn, false, true, &err);
-		if (repl == NULL || trk_slot_create(repl, in->conn->slot, &in->start_lsn, &err) != 0)
+		if (repl == NULL || trk_slot_create(repl, in->conn->slot, false, &in->start_lsn,
+											copy ? snapshot : NULL, &err) != 0)
 		{
 			set_result(in, SETUP_RETRY, "%s", trk_buf_cstr(&err));
 			goto done;
 		}
 		trk_log_info("replication slot created", "connection", in->conn->name,
 					 "slot", in->conn->slot, "lsn", trk_lsn_format(in->start_lsn, a), NULL);
+		/* its snapshot lives while repl runs no other command */
+		if (copy && !backfill(in, si, snapshot, in->start_lsn))
+			goto done;
 	}
 	if (si->slot_exists && strcmp(si->plugin, "wal2json") != 0)
 	{
@@ -486,12 +726,15 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 		goto done;
 	}
 
-	/* pipelines without a checkpoint start here (there is no backfill yet) */
+	if ((any_row || si->slot_exists) && any_copies(in) && !backfill_aside(in, si))
+		goto done;
+
+	/* pipelines with templates and no checkpoint start here (no backfill for them yet) */
 	for (size_t i = 0; i < in->npipes; i++)
 	{
 		run_pipeline_t *p = &in->pipes[i];
 
-		if (p->has_row)
+		if (p->has_row || p->parked)
 			continue;
 		if (trk_checkpoint_insert(p->dest->setup_conn, p->def->name, in->start_lsn,
 								  si->system_identifier, si->database, in->conn->slot, &err) != 0)
@@ -499,10 +742,10 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 			set_result(in, SETUP_RETRY, "output \"%s\": %s", p->dest->conn->name, trk_buf_cstr(&err));
 			goto done;
 		}
-		if (any_row)
-			trk_log_warn("pipeline has no checkpoint: it starts with the changes from here "
-						 "on, without copying the rows its input already holds",
-						 "pipeline", p->def->name, "lsn", trk_lsn_format(in->start_lsn, a), NULL);
+		trk_log_warn("pipeline has no checkpoint, and a pipeline with templates cannot be "
+					 "backfilled yet: it starts with the changes from here on, without the "
+					 "rows its input already holds",
+					 "pipeline", p->def->name, "lsn", trk_lsn_format(in->start_lsn, a), NULL);
 		p->has_row = true;
 		p->pos.stored = in->start_lsn;
 	}

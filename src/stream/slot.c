@@ -215,7 +215,8 @@ quote_literal(trk_buf_t *b, const char *s)
 }
 
 int
-trk_slot_create(PGconn *repl, const char *slot, trk_lsn_t *consistent_point, trk_buf_t *err)
+trk_slot_create(PGconn *repl, const char *slot, bool temporary, trk_lsn_t *consistent_point,
+				char *snapshot, trk_buf_t *err)
 {
 	trk_buf_t	sql = {0};
 	PGresult   *r;
@@ -223,10 +224,11 @@ trk_slot_create(PGconn *repl, const char *slot, trk_lsn_t *consistent_point, trk
 
 	trk_buf_append(&sql, "CREATE_REPLICATION_SLOT ");
 	quote_ident(&sql, slot);
-	trk_buf_append(&sql, " LOGICAL wal2json (SNAPSHOT 'nothing')");
+	trk_buf_appendf(&sql, "%s LOGICAL wal2json (SNAPSHOT '%s')", temporary ? " TEMPORARY" : "",
+					snapshot ? "export" : "nothing");
 	r = PQexec(repl, trk_buf_cstr(&sql));
 	trk_buf_free(&sql);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) < 3)
 		return trk_pq_fail(err, "cannot create the replication slot", repl, r);
 	lsn = PQgetvalue(r, 0, 1);
 	if (!trk_lsn_parse(lsn, strlen(lsn), consistent_point))
@@ -235,6 +237,8 @@ trk_slot_create(PGconn *repl, const char *slot, trk_lsn_t *consistent_point, trk
 		PQclear(r);
 		return -1;
 	}
+	if (snapshot)
+		snprintf(snapshot, TRK_SNAPSHOT_NAME_SIZE, "%s", PQgetvalue(r, 0, 2));
 	PQclear(r);
 	return 0;
 }

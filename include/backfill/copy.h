@@ -1,0 +1,71 @@
+/*
+ * copy.h — a pipeline's backfill: the rows its input held at a snapshot.
+ *
+ * A pipeline that starts without a checkpoint first gets the rows its
+ * input already holds, as of the consistent point of a replication slot
+ * created with an exported snapshot (trk_slot_create): every transaction
+ * that committed before that point is in the snapshot, every later one
+ * comes through the stream, and that point becomes the pipeline's
+ * checkpoint.  (Reading pg_current_wal_lsn() inside the copy's transaction
+ * instead would lose the transactions committing between the snapshot and
+ * the read.)
+ *
+ * The default mirror's backfill is a COPY relay from the input, in a
+ * transaction that imported the snapshot, into the output, in the
+ * output's open transaction — which the caller ends with the checkpoint
+ * row, so that a crash leaves neither rows nor a checkpoint behind.
+ */
+#ifndef TRK_BACKFILL_COPY_H
+#define TRK_BACKFILL_COPY_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+
+/*
+ * trk_backfill_begin starts a read-only REPEATABLE READ transaction on src
+ * that sees the exported snapshot.
+ */
+int			trk_backfill_begin(PGconn *src, const char *snapshot, trk_buf_t *err);
+
+/* What the copy of one input table needs to know of it. */
+typedef struct trk_backfill_table
+{
+	trk_buf_t	columns;		/* "a", "b": the columns the stream carries
+								 * (neither dropped nor generated) */
+	bool		partitioned;	/* its rows are in its partitions */
+	double		estimate;		/* rows, from the planner's statistics; 0 when
+								 * unknown */
+} trk_backfill_table_t;
+
+/* trk_backfill_describe fills t for schema.table, read on src. */
+int			trk_backfill_describe(PGconn *src, const char *schema, const char *table,
+								  trk_backfill_table_t *t, trk_buf_t *err);
+
+void		trk_backfill_table_free(trk_backfill_table_t *t);
+
+/* trk_backfill_output_empty: schema.table on dst holds no row. */
+int			trk_backfill_output_empty(PGconn *dst, const char *schema, const char *table,
+									  bool *empty, trk_buf_t *err);
+
+/* called about every second while rows are copied */
+typedef void (*trk_backfill_progress_fn) (void *arg, int64_t rows, double seconds);
+
+/*
+ * trk_backfill_copy relays the rows of in_schema.in_table (t) from src into
+ * out_schema.out_table on dst, the same columns by name, in dst's open
+ * transaction (nothing when the input holds no row).  Sets *rows.  Returns
+ * 0; TRK_BACKFILL_REJECTED when the output refused the rows (a column it
+ * lacks, a constraint, a type) with its connection intact; else -1.  The
+ * reason is in err, and both sessions are left outside COPY.
+ */
+#define TRK_BACKFILL_REJECTED (-2)
+int			trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema,
+							  const char *in_table, const trk_backfill_table_t *t,
+							  const char *out_schema, const char *out_table,
+							  trk_backfill_progress_fn progress, void *arg, int64_t *rows,
+							  trk_buf_t *err);
+
+#endif

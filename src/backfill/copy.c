@@ -1,0 +1,263 @@
+/* copy.c — a pipeline's backfill: the rows its input held at a snapshot. */
+#include "backfill/copy.h"
+#include "apply/mirror.h"
+#include "base/pqmsg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* command runs sql, which returns no rows */
+static int
+command(PGconn *pg, const char *sql, const char *what, trk_buf_t *err)
+{
+	PGresult   *r = PQexec(pg, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return trk_pq_fail(err, what, pg, r);
+	PQclear(r);
+	return 0;
+}
+
+int
+trk_backfill_begin(PGconn *src, const char *snapshot, trk_buf_t *err)
+{
+	char	   *lit;
+	trk_buf_t	sql = {0};
+	int			rc;
+
+	if (command(src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+				"cannot begin the backfill's transaction", err) != 0)
+		return -1;
+	/* before any query, and without parameters: the name quoted here */
+	lit = PQescapeLiteral(src, snapshot, strlen(snapshot));
+	if (lit == NULL)
+		return trk_pq_fail(err, "cannot import the backfill's snapshot", src, NULL);
+	trk_buf_appendf(&sql, "SET TRANSACTION SNAPSHOT %s", lit);
+	PQfreemem(lit);
+	rc = command(src, trk_buf_cstr(&sql), "cannot import the backfill's snapshot", err);
+	trk_buf_free(&sql);
+	return rc;
+}
+
+int
+trk_backfill_describe(PGconn *src, const char *schema, const char *table,
+					  trk_backfill_table_t *t, trk_buf_t *err)
+{
+	const char *values[2] = {schema, table};
+	PGresult   *r;
+
+	trk_buf_reset(&t->columns);
+	r = PQexecParams(src,
+					 "SELECT (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)"
+					 "        FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0"
+					 "        AND NOT a.attisdropped AND a.attgenerated = ''),"
+					 "       c.relkind = 'p',"
+					 "       (SELECT sum(greatest(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t"
+					 "        JOIN pg_class p ON p.oid = t.relid)"
+					 " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+					 " WHERE n.nspname = $1 AND c.relname = $2",
+					 2, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return trk_pq_fail(err, "cannot read the input table's columns", src, r);
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+	{
+		trk_buf_appendf(err, "table %s.%s does not exist on the input, or has no column",
+						schema, table);
+		PQclear(r);
+		return -1;
+	}
+	trk_buf_append(&t->columns, PQgetvalue(r, 0, 0));
+	t->partitioned = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+	t->estimate = PQgetisnull(r, 0, 2) ? 0 : strtod(PQgetvalue(r, 0, 2), NULL);
+	PQclear(r);
+	return 0;
+}
+
+void
+trk_backfill_table_free(trk_backfill_table_t *t)
+{
+	trk_buf_free(&t->columns);
+}
+
+int
+trk_backfill_output_empty(PGconn *dst, const char *schema, const char *table, bool *empty,
+						  trk_buf_t *err)
+{
+	trk_buf_t	sql = {0};
+	PGresult   *r;
+
+	trk_buf_append(&sql, "SELECT NOT EXISTS (SELECT FROM ");
+	trk_quote_ident(&sql, schema);
+	trk_buf_appendc(&sql, '.');
+	trk_quote_ident(&sql, table);
+	trk_buf_append(&sql, ")");
+	r = PQexec(dst, trk_buf_cstr(&sql));
+	trk_buf_free(&sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return trk_pq_fail(err, "cannot read the output table", dst, r);
+	*empty = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return 0;
+}
+
+/* rejected: the output said no to the copy, its connection intact */
+static int
+rejected(PGconn *dst)
+{
+	return PQstatus(dst) == CONNECTION_OK ? TRK_BACKFILL_REJECTED : -1;
+}
+
+/* end_copy_out reads src's results to the end, after a failure on the way */
+static void
+end_copy_out(PGconn *src)
+{
+	char	   *buf;
+	PGresult   *r;
+
+	while (PQgetCopyData(src, &buf, 0) > 0)
+		PQfreemem(buf);
+	while ((r = PQgetResult(src)) != NULL)
+		PQclear(r);
+}
+
+/* end_copy_in ends dst's COPY; abandoned: with an error, so nothing stays */
+static int
+end_copy_in(PGconn *dst, bool abandoned, trk_buf_t *err)
+{
+	PGresult   *r;
+	int			rc = 0;
+
+	if (PQputCopyEnd(dst, abandoned ? "the backfill's source failed" : NULL) != 1)
+		return trk_pq_fail(err, "cannot end the copy into the output", dst, NULL);
+	while ((r = PQgetResult(dst)) != NULL)
+	{
+		if (!abandoned && rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
+			rc = trk_pq_fail(err, "cannot copy into the output", dst, r);
+		else
+			PQclear(r);
+	}
+	return rc;
+}
+
+int
+trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *in_table,
+				  const trk_backfill_table_t *t, const char *out_schema, const char *out_table,
+				  trk_backfill_progress_fn progress, void *arg, int64_t *rows, trk_buf_t *err)
+{
+	trk_buf_t	out = {0};
+	trk_buf_t	in = {0};
+	PGresult   *r;
+	double		start = now_s();
+	double		next = start + 1;
+	int64_t		n = 0;
+	int			got;
+	char	   *buf;
+
+	*rows = 0;
+	trk_buf_append(&out, "SELECT EXISTS (SELECT FROM ");
+	trk_buf_append(&out, t->partitioned ? "" : "ONLY ");
+	trk_quote_ident(&out, in_schema);
+	trk_buf_appendc(&out, '.');
+	trk_quote_ident(&out, in_table);
+	trk_buf_appendc(&out, ')');
+	r = PQexec(src, trk_buf_cstr(&out));
+	trk_buf_reset(&out);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+	{
+		trk_buf_free(&out);
+		return trk_pq_fail(err, "cannot read the input table", src, r);
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+	{
+		PQclear(r);
+		trk_buf_free(&out);
+		return 0;				/* nothing to copy: the output is not asked */
+	}
+	PQclear(r);
+	trk_buf_append(&out, "COPY (SELECT ");
+	trk_buf_append(&out, trk_buf_cstr((trk_buf_t *) &t->columns));
+	trk_buf_append(&out, t->partitioned ? " FROM " : " FROM ONLY ");
+	trk_quote_ident(&out, in_schema);
+	trk_buf_appendc(&out, '.');
+	trk_quote_ident(&out, in_table);
+	trk_buf_append(&out, ") TO STDOUT");
+	trk_buf_append(&in, "COPY ");
+	trk_quote_ident(&in, out_schema);
+	trk_buf_appendc(&in, '.');
+	trk_quote_ident(&in, out_table);
+	trk_buf_appendf(&in, " (%s) FROM STDIN", trk_buf_cstr((trk_buf_t *) &t->columns));
+
+	r = PQexec(dst, trk_buf_cstr(&in));
+	if (PQresultStatus(r) != PGRES_COPY_IN)
+	{
+		trk_buf_free(&in);
+		trk_buf_free(&out);
+		trk_pq_fail(err, "cannot copy into the output", dst, r);
+		return rejected(dst);
+	}
+	PQclear(r);
+	r = PQexec(src, trk_buf_cstr(&out));
+	trk_buf_free(&in);
+	trk_buf_free(&out);
+	if (PQresultStatus(r) != PGRES_COPY_OUT)
+	{
+		trk_pq_fail(err, "cannot copy from the input", src, r);
+		end_copy_in(dst, true, err);
+		return -1;
+	}
+	PQclear(r);
+
+	/* text COPY: one row per PQgetCopyData */
+	while ((got = PQgetCopyData(src, &buf, 0)) > 0)
+	{
+		int			ok = PQputCopyData(dst, buf, got);
+
+		PQfreemem(buf);
+		if (ok != 1)
+		{
+			trk_pq_fail(err, "cannot copy into the output", dst, NULL);
+			end_copy_out(src);
+			end_copy_in(dst, true, err);
+			return -1;
+		}
+		if ((++n & 0xffff) == 0 && progress != NULL && now_s() >= next)
+		{
+			next = now_s() + 1;
+			progress(arg, n, next - 1 - start);
+		}
+	}
+	if (got == -2)
+	{
+		trk_pq_fail(err, "cannot copy from the input", src, NULL);
+		end_copy_out(src);
+		end_copy_in(dst, true, err);
+		return -1;
+	}
+	r = PQgetResult(src);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+	{
+		trk_pq_fail(err, "cannot copy from the input", src, r);
+		end_copy_out(src);
+		end_copy_in(dst, true, err);
+		return -1;
+	}
+	PQclear(r);
+	end_copy_out(src);
+	if (end_copy_in(dst, false, err) != 0)
+		return rejected(dst);
+	*rows = n;
+	if (progress != NULL)
+		progress(arg, n, now_s() - start);
+	return 0;
+}

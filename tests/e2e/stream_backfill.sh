@@ -1,0 +1,105 @@
+# trucker run backfills a new default-mirror pipeline from a snapshot:
+#  (a) first start, no slot yet: a table of 50,000 rows, written to by a
+#      workload (inserts, updates, deletes) all through the backfill and
+#      after: the output equals the source;
+#  (b) a pipeline added beside an established one, on the existing slot:
+#      backfilled from a temporary slot's snapshot, with trucker killed
+#      (SIGKILL) in the middle of its copy — the killed copy leaves nothing
+#      behind, the next start copies again, and both outputs equal the
+#      source; no temporary slot remains;
+#  (c) an output that already holds rows parks its pipeline with an error
+#      naming the fix, while the others stream; emptied, the next start
+#      backfills it;
+#  (d) a pipeline with templates and no checkpoint is not backfilled, and
+#      says so.
+. "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
+. "$TRUCKER_SOURCE_DIR/tests/harness/stream.sh"
+stream_setup backfill
+
+on_src -c "CREATE TABLE big (id int PRIMARY KEY, k int, v text)" \
+	-c "INSERT INTO big SELECT g, g % 100, repeat('x', 40) || g FROM generate_series(1, 50000) g" \
+	-c "CREATE TABLE small (id int PRIMARY KEY, v text)" \
+	-c "INSERT INTO small SELECT g, 's' || g FROM generate_series(1, 100) g"
+on_dst -c "CREATE TABLE big (id int PRIMARY KEY, k int, v text)" \
+	-c "CREATE TABLE big2 (id int PRIMARY KEY, k int, v text)" \
+	-c "CREATE TABLE small (id int PRIMARY KEY, v text)" \
+	-c "CREATE TABLE small_log (id int, v text)"
+add_pipeline big public.big public.big
+
+# --- (a) first start, under a workload -------------------------------------
+workload() {
+	local id
+	while [ ! -e "$work/stop" ]; do
+		id=$((RANDOM % 60000 + 1))
+		on_src -c "BEGIN" \
+			-c "INSERT INTO big VALUES ($id, 1, 'new') ON CONFLICT (id) DO UPDATE SET k = big.k + 1" \
+			-c "UPDATE big SET v = v || 'u' WHERE id = $((RANDOM % 50000 + 1))" \
+			-c "DELETE FROM big WHERE id = $((RANDOM % 50000 + 1))" -c "COMMIT" >/dev/null 2>&1 || true
+	done
+}
+rm -f "$work/stop"
+workload &
+load=$!
+trucker_start
+sleep 1
+touch "$work/stop"
+wait "$load"
+wait_same big
+grep -F 'msg="backfill done"' "$trucker_log" | grep -q 'pipeline=big ' ||
+	{ show_log; fail "no backfill of pipeline big"; }
+checks=$((checks + 1))
+trucker_stop
+
+# --- (b) a pipeline beside an established one, killed mid-copy --------------
+add_pipeline big2 public.big public.big2
+# the copy stalls at row 25,000 the first time only (a sequence is not
+# transactional), so that trucker is killed in the middle of it
+on_dst -c "CREATE SEQUENCE once" -c "CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+	IF NEW.id = 25000 AND nextval('once') = 1 THEN PERFORM pg_sleep(3); END IF;
+	RETURN NEW;
+END \$\$" -c "CREATE TRIGGER stall BEFORE INSERT ON big2 FOR EACH ROW EXECUTE FUNCTION stall()"
+on_src -c "INSERT INTO big VALUES (70001, 7, 'before the second start')"
+trucker_launch
+wait_until "big2's copy did not stall at row 25,000" \
+	sql_is q_dst "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" 1
+trucker_kill
+expect_sql q_dst "SELECT count(*) FROM trucker.checkpoints WHERE pipeline = 'big2'" 0
+on_src -c "INSERT INTO big VALUES (70002, 7, 'between the starts')"
+trucker_start
+on_src -c "INSERT INTO big VALUES (70003, 7, 'after')"
+wait_same big
+wait_same big big2
+# both copies went past row 25,000: the killed one, and the one that committed
+expect_sql q_dst "SELECT last_value FROM once" 2
+[ "$(grep -F 'msg="backfill started"' "$trucker_log" | grep -c 'pipeline=big2 ')" -ge 2 ] ||
+	{ show_log; fail "big2's backfill was not started again after the kill"; }
+expect_sql q_src "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'trucker_backfill_tmp_%'" 0
+trucker_stop
+
+# --- (c) an output that already holds rows ------------------------------------
+add_pipeline small public.small public.small
+on_dst -c "INSERT INTO small VALUES (1, 'already here')"
+trucker_start
+wait_until "no word that pipeline small is parked" \
+	grep -q 'msg="pipeline not backfilled.*pipeline=small .*holds rows' "$trucker_log"
+on_src -c "INSERT INTO big VALUES (70004, 7, 'while small is parked')"
+wait_same big
+wait_same big big2
+expect_sql q_dst "SELECT count(*) FROM trucker.checkpoints WHERE pipeline = 'small'" 0
+trucker_stop
+on_dst -c "TRUNCATE small"
+trucker_start
+wait_same small
+
+# --- (d) a pipeline with templates is not backfilled (yet) --------------------
+add_pipeline small_log public.small public.small_log "" "operations: [insert]"
+printf 'INSERT INTO small_log VALUES ({{ new.id }}, {{ new.v }})\n' >"$work/p/small_log/insert.sql"
+trucker_stop
+trucker_start
+wait_until "no word that small_log is not backfilled" \
+	grep -q 'cannot be backfilled yet.*pipeline=small_log' "$trucker_log"
+on_src -c "INSERT INTO small VALUES (101, 's101')"
+wait_until "small_log did not stream" sql_is q_dst "SELECT string_agg(id || v, ',') FROM small_log" 101s101
+trucker_stop
+pass
