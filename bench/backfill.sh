@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# backfill.sh — how fast `trucker run` backfills a new default-mirror
+# pipeline, against a COPY piped between the same clusters, in the same run.
+#
+#   bench/backfill.sh [--quick] [--rounds N] [--rows N] [--trucker PATH]
+#                     [--ports SRC,DST] [--keep]
+#
+# Starts two throwaway PostgreSQL 15 clusters (tests/harness/pg.sh) in a temp
+# folder removed at exit.  The source holds `bench` (as in bench/stream.sh),
+# 5,000,000 rows.  Each round, in turn (the order rotating):
+#   copy      psql -c "COPY bench TO STDOUT" | psql -c "COPY bench FROM STDIN"
+#             into an empty table (the reference)
+#   trucker   `trucker run` on a pipelines folder with one default mirror of
+#             `bench` and no checkpoint: from its launch until its log says
+#             "backfill done" (slot creation included)
+# Both read the source over TCP on 127.0.0.1 and write the destination over
+# its Unix socket.  --quick: 10x fewer rows, a smoke run.  Only one run at a
+# time: it waits for /tmp/trucker-bench.lock, shared with the other benches.
+# Benchmarks report, a person reads: nothing here is a timed assertion.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+pgsh=$root/tests/harness/pg.sh
+trucker=$root/build/trucker
+quick=0 keep=0 rounds=3 rows=5000000
+ports=55442,55443
+command_line="bench/backfill.sh${*:+ $*}"
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 ;;
+	--rounds) rounds=$2; shift ;;
+	--rows) rows=$2; shift ;;
+	--trucker) trucker=$2; shift ;;
+	--ports) ports=$2; shift ;;
+	--keep) keep=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -x "$trucker" ] || { echo "no trucker at $trucker (build first: scripts/setup.sh)" >&2; exit 1; }
+psrc=${ports%,*} pdst=${ports#*,}
+[ "$quick" = 1 ] && rows=$((rows / 10))
+
+exec 9>/tmp/trucker-bench.lock
+flock 9
+
+tmp=$(mktemp -d /tmp/trucker-bench-backfill.XXXXXX)
+chmod 755 "$tmp"
+srcdir=$tmp/src dstdir=$tmp/dst
+trk_pid=
+cleanup() {
+	set +e
+	[ -z "$trk_pid" ] || { kill -KILL "$trk_pid"; wait "$trk_pid"; } 2>/dev/null
+	bash "$pgsh" destroy "$srcdir" >/dev/null 2>&1
+	bash "$pgsh" destroy "$dstdir" >/dev/null 2>&1
+	[ "$keep" = 1 ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+bindir=$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || dirname "$(command -v pg_ctl)")
+psql=$bindir/psql
+sq() { PGOPTIONS="-c client_min_messages=warning" "$psql" -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$psrc" -U postgres -d "$1" "${@:2}"; }
+dq() { PGOPTIONS="-c client_min_messages=warning" "$psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$dstdir" -p "$pdst" -U postgres -d "$1" "${@:2}"; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+note() { printf '  [%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+for d in "$srcdir:$psrc" "$dstdir:$pdst"; do
+	bash "$pgsh" start "${d%:*}" "${d#*:}" >/dev/null
+	cat >>"${d%:*}/data/postgresql.conf" <<'CONF'
+autovacuum = off
+checkpoint_timeout = 30min
+max_wal_size = 8GB
+CONF
+	as_owner=(); [ "$(id -u)" -eq 0 ] && as_owner=(runuser -u postgres --)
+	"${as_owner[@]}" "$bindir/pg_ctl" -D "${d%:*}/data" -w restart -l "${d%:*}/server.log" >/dev/null
+done
+
+echo "trucker backfill benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "command: $command_line"
+echo "machine: $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "PostgreSQL $(sq postgres -c 'show server_version'), source :$psrc (read over TCP), destination :$pdst"
+echo "trucker: ${trucker#"$root"/} (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+[ "$quick" = 1 ] && echo "QUICK run: 10x smaller — a smoke test, not a result"
+echo
+
+ddl="create table bench (id bigint primary key, k int not null, v text not null, n numeric(16,2) not null, ts timestamptz not null)"
+sq postgres -c "create database bench"
+sq bench -c "$ddl"
+note "loading $rows rows"
+sq bench -c "insert into bench select g, g % 1000, md5(g::text), (g * 1.25)::numeric(16,2),
+	timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second' from generate_series(1, $rows) g" \
+	-c "vacuum analyze bench"
+size=$(sq bench -c "select pg_size_pretty(pg_table_size('bench'))")
+
+# fresh DB — an empty destination database with the table
+fresh() {
+	dq postgres -c "drop database if exists $1 with (force)" -c "create database $1"
+	dq "$1" -c "$ddl"
+}
+
+# run_copy — seconds for the piped COPY
+run_copy() {
+	local t0
+	fresh d_copy
+	t0=$(now)
+	sq bench -c "copy bench to stdout" | dq d_copy -c "copy bench from stdin"
+	secs "$t0" "$(now)"
+	[ "$(dq d_copy -c "select count(*) from bench")" = "$rows" ] || echo " (WRONG COUNT)"
+}
+
+# run_trucker ROUND — seconds from launch to "backfill done", or FAILED
+run_trucker() {
+	local d=$tmp/t$1 t0
+	fresh d_trucker
+	sq bench -c "select pg_drop_replication_slot(slot_name) from pg_replication_slots" >/dev/null
+	mkdir -p "$d/p/m"
+	cat >"$d/trucker.yml" <<YML
+connections:
+  - name: src
+    adapter: postgres
+    host: 127.0.0.1
+    port: $psrc
+    database: bench
+    user: postgres
+    slot: s_backfill
+  - name: dst
+    adapter: postgres
+    host: $dstdir
+    port: $pdst
+    database: d_trucker
+    user: postgres
+YML
+	printf 'input:  {connection: src, table: public.bench}\noutput: {connection: dst, table: public.bench}\n' >"$d/p/m/config.yml"
+	t0=$(now)
+	"$trucker" run --control "$d/ctl.sock" -c "$d/trucker.yml" "$d/p" 2>"$d/log" &
+	trk_pid=$!
+	until grep -q 'msg="backfill done"' "$d/log"; do
+		if ! kill -0 "$trk_pid" 2>/dev/null; then
+			echo FAILED
+			tail -n 5 "$d/log" >&2
+			trk_pid=
+			return
+		fi
+		sleep 0.02
+	done
+	secs "$t0" "$(now)"
+	kill -TERM "$trk_pid"
+	wait "$trk_pid" || true
+	trk_pid=
+	[ "$(dq d_trucker -c "select count(*) from bench")" = "$rows" ] || echo " (WRONG COUNT)"
+	grep -o 'msg="backfill done".*' "$d/log" >"$tmp/last-done"
+}
+
+declare -A res
+kinds=(copy trucker)
+for ((r = 1; r <= rounds; r++)); do
+	for ((i = 0; i < 2; i++)); do
+		k=${kinds[$(((i + r - 1) % 2))]}
+		note "round $r: $k"
+		if [ "$k" = copy ]; then res[copy,$r]=$(run_copy); else res[trucker,$r]=$(run_trucker "$r"); fi
+	done
+done
+
+# best and median over the rounds
+stats() {
+	local k=$1 v=() r
+	for ((r = 1; r <= rounds; r++)); do v+=("${res[$k,$r]}"); done
+	printf '%s\n' "${v[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%s %s\n", a[1], a[int((NR + 1) / 2)] }'
+}
+read -r cb cm < <(stats copy)
+read -r tb tm < <(stats trucker)
+echo "Backfill of $rows rows ($size), $rounds round(s), the order rotating"
+printf '  %-44s %8s %10s %12s\n' "" "best s" "median s" "rows/s (best)"
+printf '  %-44s %8s %10s %12.0f\n' "psql COPY TO STDOUT | psql COPY FROM STDIN" "$cb" "$cm" "$(awk -v n="$rows" -v s="$cb" 'BEGIN { print n / s }')"
+printf '  %-44s %8s %10s %12.0f\n' "trucker: default mirror's backfill" "$tb" "$tm" "$(awk -v n="$rows" -v s="$tb" 'BEGIN { print n / s }')"
+printf '  trucker vs the piped COPY: %.2fx at the best round, %.2fx at the median\n' \
+	"$(awk -v a="$cb" -v b="$tb" 'BEGIN { print a / b }')" "$(awk -v a="$cm" -v b="$tm" 'BEGIN { print a / b }')"
+printf '  (every round: copy'; for ((r = 1; r <= rounds; r++)); do printf ' %s' "${res[copy,$r]}"; done
+printf '; trucker'; for ((r = 1; r <= rounds; r++)); do printf ' %s' "${res[trucker,$r]}"; done; printf ')\n'
+printf '  trucker'"'"'s last log line: %s\n' "$(cat "$tmp/last-done" 2>/dev/null || echo '?')"
