@@ -26,9 +26,19 @@
 
 /*
  * trk_backfill_begin starts a read-only REPEATABLE READ transaction on src
- * that sees the exported snapshot.
+ * that sees the exported snapshot, with row security off: a policy that
+ * hid rows from the copy, which the stream does not filter, would leave
+ * the output short of them without a word — it fails instead.
  */
 int			trk_backfill_begin(PGconn *src, const char *snapshot, trk_buf_t *err);
+
+/*
+ * trk_backfill_lock takes ACCESS SHARE on schema.table in src's snapshot
+ * transaction, as pg_dump does: a table rewritten (ALTER TABLE … TYPE)
+ * after the snapshot was taken would look empty to it.
+ */
+int			trk_backfill_lock(PGconn *src, const char *schema, const char *table,
+							  trk_buf_t *err);
 
 /* What the copy of one input table needs to know of it. */
 typedef struct trk_backfill_table
@@ -54,14 +64,24 @@ int			trk_backfill_output_empty(PGconn *dst, const char *schema, const char *tab
 typedef void (*trk_backfill_progress_fn) (void *arg, int64_t rows, double seconds);
 
 /*
+ * The functions here return 0; TRK_BACKFILL_REFUSED when a server refused
+ * on the pipeline's own account — an error of class 0A, 22, 23 or 42 (a
+ * column the output lacks, a constraint, a privilege, a table missing)
+ * with the connection intact — which another attempt would meet again;
+ * else -1 (a lost connection, a timeout, a deadlock…: worth a retry).
+ * The reason is in err.
+ */
+#define TRK_BACKFILL_REFUSED (-2)
+
+/* trk_backfill_refusal: what a failed result says, by the rules above */
+int			trk_backfill_refusal(PGconn *pg, const PGresult *r);
+
+/*
  * trk_backfill_copy relays the rows of in_schema.in_table (t) from src into
  * out_schema.out_table on dst, the same columns by name, in dst's open
- * transaction (nothing when the input holds no row).  Sets *rows.  Returns
- * 0; TRK_BACKFILL_REJECTED when the output refused the rows (a column it
- * lacks, a constraint, a type) with its connection intact; else -1.  The
- * reason is in err, and both sessions are left outside COPY.
+ * transaction (nothing when the input holds no row).  Sets *rows.  Both
+ * sessions are left outside COPY.
  */
-#define TRK_BACKFILL_REJECTED (-2)
 int			trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema,
 							  const char *in_table, const trk_backfill_table_t *t,
 							  const char *out_schema, const char *out_table,

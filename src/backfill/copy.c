@@ -17,6 +17,29 @@ now_s(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+int
+trk_backfill_refusal(PGconn *pg, const PGresult *r)
+{
+	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(pg) != CONNECTION_OK || st == NULL)
+		return -1;
+	if (strncmp(st, "0A", 2) == 0 || strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0 ||
+		strncmp(st, "42", 2) == 0)
+		return TRK_BACKFILL_REFUSED;
+	return -1;
+}
+
+/* fail: err gets what and r's error; returns what r says by trk_backfill_refusal */
+static int
+fail(trk_buf_t *err, const char *what, PGconn *pg, PGresult *r)
+{
+	int			rc = trk_backfill_refusal(pg, r);
+
+	trk_pq_fail(err, what, pg, r);
+	return rc;
+}
+
 /* command runs sql, which returns no rows */
 static int
 command(PGconn *pg, const char *sql, const char *what, trk_buf_t *err)
@@ -24,7 +47,7 @@ command(PGconn *pg, const char *sql, const char *what, trk_buf_t *err)
 	PGresult   *r = PQexec(pg, sql);
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return trk_pq_fail(err, what, pg, r);
+		return fail(err, what, pg, r);
 	PQclear(r);
 	return 0;
 }
@@ -36,7 +59,8 @@ trk_backfill_begin(PGconn *src, const char *snapshot, trk_buf_t *err)
 	trk_buf_t	sql = {0};
 	int			rc;
 
-	if (command(src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	if (command(src, "SET row_security = off", "cannot turn row security off", err) != 0 ||
+		command(src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 				"cannot begin the backfill's transaction", err) != 0)
 		return -1;
 	/* before any query, and without parameters: the name quoted here */
@@ -45,7 +69,24 @@ trk_backfill_begin(PGconn *src, const char *snapshot, trk_buf_t *err)
 		return trk_pq_fail(err, "cannot import the backfill's snapshot", src, NULL);
 	trk_buf_appendf(&sql, "SET TRANSACTION SNAPSHOT %s", lit);
 	PQfreemem(lit);
+	/* (a snapshot that cannot be imported any more wants a new one: a retry) */
 	rc = command(src, trk_buf_cstr(&sql), "cannot import the backfill's snapshot", err);
+	trk_buf_free(&sql);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+trk_backfill_lock(PGconn *src, const char *schema, const char *table, trk_buf_t *err)
+{
+	trk_buf_t	sql = {0};
+	int			rc;
+
+	trk_buf_append(&sql, "LOCK TABLE ");
+	trk_quote_ident(&sql, schema);
+	trk_buf_appendc(&sql, '.');
+	trk_quote_ident(&sql, table);
+	trk_buf_append(&sql, " IN ACCESS SHARE MODE");
+	rc = command(src, trk_buf_cstr(&sql), "cannot lock the input table", err);
 	trk_buf_free(&sql);
 	return rc;
 }
@@ -69,13 +110,13 @@ trk_backfill_describe(PGconn *src, const char *schema, const char *table,
 					 " WHERE n.nspname = $1 AND c.relname = $2",
 					 2, NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return trk_pq_fail(err, "cannot read the input table's columns", src, r);
+		return fail(err, "cannot read the input table's columns", src, r);
 	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
 	{
 		trk_buf_appendf(err, "table %s.%s does not exist on the input, or has no column",
 						schema, table);
 		PQclear(r);
-		return -1;
+		return TRK_BACKFILL_REFUSED;
 	}
 	trk_buf_append(&t->columns, PQgetvalue(r, 0, 0));
 	t->partitioned = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
@@ -105,17 +146,10 @@ trk_backfill_output_empty(PGconn *dst, const char *schema, const char *table, bo
 	r = PQexec(dst, trk_buf_cstr(&sql));
 	trk_buf_free(&sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-		return trk_pq_fail(err, "cannot read the output table", dst, r);
+		return fail(err, "cannot read the output table", dst, r);
 	*empty = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 	PQclear(r);
 	return 0;
-}
-
-/* rejected: the output said no to the copy, its connection intact */
-static int
-rejected(PGconn *dst)
-{
-	return PQstatus(dst) == CONNECTION_OK ? TRK_BACKFILL_REJECTED : -1;
 }
 
 /* end_copy_out reads src's results to the end, after a failure on the way */
@@ -143,7 +177,7 @@ end_copy_in(PGconn *dst, bool abandoned, trk_buf_t *err)
 	while ((r = PQgetResult(dst)) != NULL)
 	{
 		if (!abandoned && rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
-			rc = trk_pq_fail(err, "cannot copy into the output", dst, r);
+			rc = fail(err, "cannot copy into the output", dst, r);
 		else
 			PQclear(r);
 	}
@@ -176,7 +210,7 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *i
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
 	{
 		trk_buf_free(&out);
-		return trk_pq_fail(err, "cannot read the input table", src, r);
+		return fail(err, "cannot read the input table", src, r);
 	}
 	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
 	{
@@ -203,8 +237,7 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *i
 	{
 		trk_buf_free(&in);
 		trk_buf_free(&out);
-		trk_pq_fail(err, "cannot copy into the output", dst, r);
-		return rejected(dst);
+		return fail(err, "cannot copy into the output", dst, r);
 	}
 	PQclear(r);
 	r = PQexec(src, trk_buf_cstr(&out));
@@ -212,9 +245,10 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *i
 	trk_buf_free(&out);
 	if (PQresultStatus(r) != PGRES_COPY_OUT)
 	{
-		trk_pq_fail(err, "cannot copy from the input", src, r);
+		int			rc = fail(err, "cannot copy from the input", src, r);
+
 		end_copy_in(dst, true, err);
-		return -1;
+		return rc;
 	}
 	PQclear(r);
 
@@ -247,15 +281,16 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *i
 	r = PQgetResult(src);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 	{
-		trk_pq_fail(err, "cannot copy from the input", src, r);
+		int			rc = fail(err, "cannot copy from the input", src, r);
+
 		end_copy_out(src);
 		end_copy_in(dst, true, err);
-		return -1;
+		return rc;
 	}
 	PQclear(r);
 	end_copy_out(src);
-	if (end_copy_in(dst, false, err) != 0)
-		return rejected(dst);
+	if ((got = end_copy_in(dst, false, err)) != 0)
+		return got;
 	*rows = n;
 	if (progress != NULL)
 		progress(arg, n, now_s() - start);

@@ -401,16 +401,37 @@ pick_foreign(const run_pipeline_t *p, const void *arg)
 /* backfill                                                           */
 /* ------------------------------------------------------------------ */
 
-/* copies: a pipeline without a checkpoint that the default mirror writes */
+/*
+ * copies: a pipeline without a checkpoint that the default mirror writes,
+ * inserts included (one applying only deletes, say, follows rows loaded
+ * some other way)
+ */
 static bool
 copies(const run_pipeline_t *p)
 {
-	if (p->has_row || p->parked || p->dest->setup_conn == NULL)
+	if (p->has_row || p->parked || p->dest->setup_conn == NULL ||
+		!(p->def->operations & TRK_OP_INSERT))
 		return false;
 	for (int k = 0; k < TRK_SQL_COUNT; k++)
 		if (p->def->sql[k] != NULL)
 			return false;
 	return true;
+}
+
+/* shares_output: another pipeline of in writes p's output table */
+static bool
+shares_output(const trk_input_t *in, const run_pipeline_t *p)
+{
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		const run_pipeline_t *o = &in->pipes[i];
+
+		if (o != p && o->dest == p->dest &&
+			strcmp(o->def->output_table.schema, p->def->output_table.schema) == 0 &&
+			strcmp(o->def->output_table.name, p->def->output_table.name) == 0)
+			return true;
+	}
+	return false;
 }
 
 typedef struct copy_progress
@@ -447,9 +468,10 @@ on_copy_progress(void *arg, int64_t rows, double seconds)
 
 /*
  * park: p cannot be backfilled for a reason of its own (its output refuses
- * the rows, or holds some already).  It applies nothing this run, holds
- * nothing of the slot, and has no checkpoint, so the next start tries its
- * backfill again; the other pipelines go on.
+ * the rows, or holds some already; its input refuses to be read).  It
+ * applies nothing this run, holds nothing of the slot, and has no
+ * checkpoint, so the next start tries its backfill again; the other
+ * pipelines go on.
  */
 static void
 park(run_pipeline_t *p, const char *why)
@@ -462,10 +484,47 @@ park(run_pipeline_t *p, const char *why)
 }
 
 /*
+ * settle takes a backfill step's outcome: 0 goes on; a refusal parks p (true:
+ * the others go on); anything else makes the input retry (false).
+ */
+static bool
+settle(trk_input_t *in, run_pipeline_t *p, int rc, trk_buf_t *err, bool *parked)
+{
+	*parked = false;
+	if (rc == 0)
+		return true;
+	if (rc == TRK_BACKFILL_REFUSED)
+	{
+		park(p, trk_buf_cstr(err));
+		*parked = true;
+		return true;
+	}
+	set_result(in, SETUP_RETRY, "pipeline %s: backfill: %s", p->def->name, trk_buf_cstr(err));
+	return false;
+}
+
+/* exec_dst runs a command on the output, by the rules of trk_backfill_refusal */
+static int
+exec_dst(PGconn *dst, const char *sql, trk_buf_t *err)
+{
+	PGresult   *r = PQexec(dst, sql);
+	int			rc;
+
+	if (PQresultStatus(r) == PGRES_COMMAND_OK)
+	{
+		PQclear(r);
+		return 0;
+	}
+	rc = trk_backfill_refusal(dst, r);
+	trk_pq_fail(err, sql, dst, r);
+	return rc;
+}
+
+/*
  * backfill_one copies p's input, as src's snapshot sees it, into its
  * output in one output transaction that ends with the checkpoint row at
  * lsn: after a crash there is neither a row nor a checkpoint, and the next
- * start copies again from a new snapshot.
+ * start copies again from a new snapshot.  False: the input must retry.
  */
 static bool
 backfill_one(trk_input_t *in, run_pipeline_t *p, PGconn *src, const trk_slot_info_t *si,
@@ -477,71 +536,51 @@ backfill_one(trk_input_t *in, run_pipeline_t *p, PGconn *src, const trk_slot_inf
 	const trk_table_name_t *it = &p->def->input_table;
 	const trk_table_name_t *ot = &p->def->output_table;
 	bool		empty = false;
+	bool		parked = false;
 	int64_t		rows = 0;
-	bool		ok = false;
-	int			rc;
-	PGresult   *r;
+	bool		ok;
 	char		at[TRK_LSN_BUFSIZE];
 	char		n[24];
 	char		secs[24];
 	double		start;
 	struct timespec ts;
 
+	trk_buf_reset(err);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	start = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-	if (trk_backfill_describe(src, it->schema, it->name, &t, err) != 0)
-	{
-		set_result(in, SETUP_RETRY, "pipeline %s: %s", p->def->name, trk_buf_cstr(err));
+	ok = settle(in, p, trk_backfill_describe(src, it->schema, it->name, &t, err), err, &parked) &&
+		!parked && settle(in, p, exec_dst(dst, "BEGIN", err), err, &parked) && !parked &&
+		settle(in, p, trk_backfill_output_empty(dst, ot->schema, ot->name, &empty, err), err,
+			   &parked);
+	if (!ok || parked)
 		goto done;
-	}
-	cp.estimate = t.estimate;
-	r = PQexec(dst, "BEGIN");
-	PQclear(r);
-	if (trk_backfill_output_empty(dst, ot->schema, ot->name, &empty, err) != 0)
-	{
-		if (PQstatus(dst) == CONNECTION_OK)
-		{
-			park(p, trk_buf_cstr(err));		/* e.g. no such table */
-			ok = true;
-		}
-		else
-			set_result(in, SETUP_RETRY, "pipeline %s: %s", p->def->name, trk_buf_cstr(err));
-		goto done;
-	}
-	if (!empty)
+	if (!empty && !shares_output(in, p))
 	{
 		trk_buf_reset(err);
 		trk_buf_appendf(err, "it has no checkpoint, but its output %s.%s holds rows: a new "
 						"pipeline is backfilled into an empty output (empty it, or point the "
 						"pipeline at another table)", ot->schema, ot->name);
 		park(p, trk_buf_cstr(err));
-		ok = true;
 		goto done;
 	}
+	cp.estimate = t.estimate;
 	trk_log_info("backfill started", "pipeline", p->def->name, "input", it->name,
 				 "lsn", trk_lsn_format(lsn, at), NULL);
-	rc = trk_backfill_copy(src, dst, it->schema, it->name, &t, ot->schema, ot->name,
-						   on_copy_progress, &cp, &rows, err);
-	if (rc == TRK_BACKFILL_REJECTED)
-	{
-		park(p, trk_buf_cstr(err));
-		ok = true;
+	ok = settle(in, p, trk_backfill_copy(src, dst, it->schema, it->name, &t, ot->schema, ot->name,
+										 on_copy_progress, &cp, &rows, err), err, &parked);
+	if (!ok || parked)
 		goto done;
-	}
-	if (rc != 0 || trk_checkpoint_insert(dst, p->def->name, lsn, si->system_identifier,
-										 si->database, in->conn->slot, err) != 0)
+	if (trk_checkpoint_insert(dst, p->def->name, lsn, si->system_identifier, si->database,
+							  in->conn->slot, err) != 0)
 	{
 		set_result(in, SETUP_RETRY, "pipeline %s: backfill: %s", p->def->name, trk_buf_cstr(err));
+		ok = false;
 		goto done;
 	}
-	r = PQexec(dst, "COMMIT");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-	{
-		trk_pq_fail(err, "cannot commit the backfill", dst, r);
-		set_result(in, SETUP_RETRY, "pipeline %s: %s", p->def->name, trk_buf_cstr(err));
+	/* a deferred constraint may refuse the rows only now */
+	ok = settle(in, p, exec_dst(dst, "COMMIT", err), err, &parked);
+	if (!ok || parked)
 		goto done;
-	}
-	PQclear(r);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(n, sizeof(n), "%lld", (long long) rows);
 	snprintf(secs, sizeof(secs), "%.1f", (double) ts.tv_sec + (double) ts.tv_nsec / 1e9 - start);
@@ -549,7 +588,6 @@ backfill_one(trk_input_t *in, run_pipeline_t *p, PGconn *src, const trk_slot_inf
 				 "lsn", at, NULL);
 	p->has_row = true;
 	p->pos.stored = lsn;
-	ok = true;
 done:
 	if (PQtransactionStatus(dst) != PQTRANS_IDLE)
 		PQclear(PQexec(dst, "ROLLBACK"));	/* what a failed or parked backfill did */
@@ -561,6 +599,7 @@ done:
  * backfill copies every pipeline that copies() as of snapshot, the
  * exported snapshot of a slot whose consistent point is lsn: what committed
  * before it is in the copy, what commits after comes through the stream.
+ * The input tables are locked first, in the snapshot's transaction.
  */
 static bool
 backfill(trk_input_t *in, const trk_slot_info_t *si, const char *snapshot, trk_lsn_t lsn)
@@ -568,6 +607,7 @@ backfill(trk_input_t *in, const trk_slot_info_t *si, const char *snapshot, trk_l
 	trk_buf_t	err = {0};
 	PGconn	   *src = trk_input_connect(in->conn, false, false, &err);
 	bool		ok = src != NULL;
+	bool		parked;
 
 	if (src == NULL)
 		set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
@@ -575,6 +615,17 @@ backfill(trk_input_t *in, const trk_slot_info_t *si, const char *snapshot, trk_l
 	{
 		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(&err));
 		ok = false;
+	}
+	for (size_t i = 0; ok && i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		if (copies(p))
+		{
+			trk_buf_reset(&err);
+			ok = settle(in, p, trk_backfill_lock(src, p->def->input_table.schema,
+												 p->def->input_table.name, &err), &err, &parked);
+		}
 	}
 	for (size_t i = 0; ok && i < in->npipes; i++)
 		if (copies(&in->pipes[i]))
@@ -600,7 +651,9 @@ any_copies(const trk_input_t *in)
  * snapshot of a temporary slot, which goes when its connection closes.
  * The stream starts no later than the existing slot's position, so the
  * new pipelines miss nothing after the temporary one's consistent point,
- * and skip what comes before.
+ * and skip what comes before.  A temporary slot the server refuses (all
+ * max_replication_slots taken) parks the pipelines to copy; the others
+ * stream.
  */
 static bool
 backfill_aside(trk_input_t *in, const trk_slot_info_t *si)
@@ -611,13 +664,35 @@ backfill_aside(trk_input_t *in, const trk_slot_info_t *si)
 	trk_lsn_t	lsn;
 	PGconn	   *repl = trk_input_connect(in->conn, false, true, &err);
 	bool		ok = false;
+	struct timespec ts;
 
-	snprintf(slot, sizeof(slot), "trucker_backfill_tmp_%ld", (long) getpid());
-	if (repl == NULL || trk_slot_create(repl, slot, true, &lsn, snapshot, &err) != 0)
-		set_result(in, SETUP_RETRY, "input \"%s\": backfill: %s", in->conn->name,
-				   trk_buf_cstr(&err));
+	/* unique in the cluster: the connection's slot is, and one run is one pid */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(slot, sizeof(slot), "%.36s_backfill_%ld_%04lx", in->conn->slot, (long) getpid(),
+			 (unsigned long) (ts.tv_nsec & 0xffff));
+	if (repl == NULL)
+		set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
+	else if (trk_slot_create(repl, slot, true, &lsn, snapshot, &err) != 0)
+	{
+		if (PQstatus(repl) == CONNECTION_OK)
+		{
+			for (size_t i = 0; i < in->npipes; i++)
+				if (copies(&in->pipes[i]))
+					park(&in->pipes[i], trk_buf_cstr(&err));
+			ok = true;
+		}
+		else
+			set_result(in, SETUP_RETRY, "input \"%s\": backfill: %s", in->conn->name,
+					   trk_buf_cstr(&err));
+	}
 	else
+	{
+		char		at[TRK_LSN_BUFSIZE];
+
+		trk_log_info("temporary replication slot created for a backfill", "connection",
+					 in->conn->name, "slot", slot, "lsn", trk_lsn_format(lsn, at), NULL);
 		ok = backfill(in, si, snapshot, lsn);
+	}
 	if (repl)
 		PQfinish(repl);
 	trk_buf_free(&err);
