@@ -60,16 +60,24 @@ int			trk_slot_schema_tables(PGconn *pg, const char *schema, char ***names,
 void		trk_slot_add_table(trk_buf_t *list, const char *schema, const char *table);
 
 /*
+ * Creating a slot waits for the transactions running on the source to end:
+ * a waiting function is called 2 s into the wait and every 10 s after,
+ * with the seconds waited (e.g. to log who is waited on).
+ */
+typedef void (*trk_slot_waiting_fn) (void *arg, double seconds);
+
+/*
  * trk_slot_create creates a logical slot for wal2json on a replication
  * connection and sets *consistent_point.  With snapshot (room for
  * TRK_SNAPSHOT_NAME_SIZE bytes) it also exports the snapshot of the
  * consistent point and writes its name there: other sessions import it
  * with SET TRANSACTION SNAPSHOT while repl runs no other command.  A
- * temporary slot goes when repl closes.
+ * temporary slot goes when repl closes.  waiting may be NULL.
  */
 #define TRK_SNAPSHOT_NAME_SIZE 64
 int			trk_slot_create(PGconn *repl, const char *slot, bool temporary,
-							trk_lsn_t *consistent_point, char *snapshot, trk_buf_t *err);
+							trk_lsn_t *consistent_point, char *snapshot,
+							trk_slot_waiting_fn waiting, void *arg, trk_buf_t *err);
 
 /*
  * trk_slot_start sends START_REPLICATION with wal2json format 2 and the

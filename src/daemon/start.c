@@ -646,6 +646,34 @@ any_copies(const trk_input_t *in)
 	return false;
 }
 
+/* slot_wait: a slot being created waits; src reads who for the log */
+typedef struct slot_wait
+{
+	const trk_input_t *in;
+	PGconn	   *src;
+} slot_wait_t;
+
+static void
+on_slot_waiting(void *arg, double seconds)
+{
+	slot_wait_t *w = arg;
+	PGresult   *r;
+	char		secs[24];
+
+	snprintf(secs, sizeof(secs), "%.0f", seconds);
+	r = PQexec(w->src, "SELECT string_agg(pid::text, ',' ORDER BY xact_start),"
+			   " string_agg(coalesce(backend_xid, backend_xmin)::text, ',' ORDER BY xact_start)"
+			   " FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+			   " AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)");
+	trk_log_warn("creating the replication slot waits for the transactions running on the "
+				 "source to end", "connection", w->in->conn->name, "seconds", secs,
+				 "pids", PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0) ?
+				 PQgetvalue(r, 0, 0) : "?",
+				 "xids", PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 1) ?
+				 PQgetvalue(r, 0, 1) : "?", NULL);
+	PQclear(r);
+}
+
 /*
  * backfill_aside backfills beside a slot that already exists: from the
  * snapshot of a temporary slot, which goes when its connection closes.
@@ -656,8 +684,9 @@ any_copies(const trk_input_t *in)
  * stream.
  */
 static bool
-backfill_aside(trk_input_t *in, const trk_slot_info_t *si)
+backfill_aside(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 {
+	slot_wait_t wait = {in, src};
 	trk_buf_t	err = {0};
 	char		slot[64];
 	char		snapshot[TRK_SNAPSHOT_NAME_SIZE];
@@ -672,7 +701,7 @@ backfill_aside(trk_input_t *in, const trk_slot_info_t *si)
 			 (unsigned long) (ts.tv_nsec & 0xffff));
 	if (repl == NULL)
 		set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
-	else if (trk_slot_create(repl, slot, true, &lsn, snapshot, &err) != 0)
+	else if (trk_slot_create(repl, slot, true, &lsn, snapshot, on_slot_waiting, &wait, &err) != 0)
 	{
 		if (PQstatus(repl) == CONNECTION_OK)
 		{
@@ -772,10 +801,12 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 	{
 		char		snapshot[TRK_SNAPSHOT_NAME_SIZE];
 		bool		copy = any_copies(in);
+		slot_wait_t wait = {in, src};
 
 		repl = trk_input_connect(in->conn, false, true, &err);
 		if (repl == NULL || trk_slot_create(repl, in->conn->slot, false, &in->start_lsn,
-											copy ? snapshot : NULL, &err) != 0)
+											copy ? snapshot : NULL, on_slot_waiting, &wait,
+											&err) != 0)
 		{
 			set_result(in, SETUP_RETRY, "%s", trk_buf_cstr(&err));
 			goto done;
@@ -801,7 +832,7 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 		goto done;
 	}
 
-	if ((any_row || si->slot_exists) && any_copies(in) && !backfill_aside(in, si))
+	if ((any_row || si->slot_exists) && any_copies(in) && !backfill_aside(in, src, si))
 		goto done;
 
 	/* pipelines with templates and no checkpoint start here (no backfill for them yet) */
@@ -837,7 +868,6 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 done:
 	if (repl)
 		PQfinish(repl);
-	(void) src;
 	trk_buf_free(&names);
 	trk_buf_free(&err);
 	return ok;

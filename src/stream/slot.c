@@ -4,8 +4,11 @@
 #include "base/pqmsg.h"
 
 #include <ctype.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static PGresult *
 query(PGconn *pg, const char *sql, int n, const char *const *params)
@@ -214,9 +217,65 @@ quote_literal(trk_buf_t *b, const char *s)
 	trk_buf_appendc(b, '\'');
 }
 
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/*
+ * exec_waiting is PQexec that calls waiting while the server takes its
+ * time: 2 s in, then every 10 s.
+ */
+static PGresult *
+exec_waiting(PGconn *pg, const char *sql, trk_slot_waiting_fn waiting, void *arg)
+{
+	double		start = mono_s();
+	double		next = start + 2;
+	PGresult   *r = NULL;
+	PGresult   *last = NULL;
+
+	if (waiting == NULL)
+		return PQexec(pg, sql);
+	if (PQsendQuery(pg, sql) != 1)
+		return NULL;
+	while (PQisBusy(pg))
+	{
+		struct pollfd pfd = {PQsocket(pg), POLLIN, 0};
+		double		left = next - mono_s();
+		int			n = poll(&pfd, 1, left > 0 ? (int) (left * 1000) + 1 : 0);
+
+		if (n < 0)
+			continue;			/* EINTR */
+		if (n == 0)
+		{
+			waiting(arg, mono_s() - start);
+			next = mono_s() + 10;
+			continue;
+		}
+		if (PQconsumeInput(pg) != 1)
+			break;
+	}
+	/* the last result is the one to read (PQexec keeps the error, if any) */
+	while ((r = PQgetResult(pg)) != NULL)
+	{
+		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR)
+			PQclear(r);
+		else
+		{
+			PQclear(last);
+			last = r;
+		}
+	}
+	return last;
+}
+
 int
 trk_slot_create(PGconn *repl, const char *slot, bool temporary, trk_lsn_t *consistent_point,
-				char *snapshot, trk_buf_t *err)
+				char *snapshot, trk_slot_waiting_fn waiting, void *arg, trk_buf_t *err)
 {
 	trk_buf_t	sql = {0};
 	PGresult   *r;
@@ -226,7 +285,7 @@ trk_slot_create(PGconn *repl, const char *slot, bool temporary, trk_lsn_t *consi
 	quote_ident(&sql, slot);
 	trk_buf_appendf(&sql, "%s LOGICAL wal2json (SNAPSHOT '%s')", temporary ? " TEMPORARY" : "",
 					snapshot ? "export" : "nothing");
-	r = PQexec(repl, trk_buf_cstr(&sql));
+	r = exec_waiting(repl, trk_buf_cstr(&sql), waiting, arg);
 	trk_buf_free(&sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) < 3)
 		return trk_pq_fail(err, "cannot create the replication slot", repl, r);

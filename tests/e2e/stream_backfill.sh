@@ -6,7 +6,8 @@
 #      backfilled from a temporary slot's snapshot, with trucker killed
 #      (SIGKILL) in the middle of its copy — the killed copy leaves nothing
 #      behind, the next start copies again, and both outputs equal the
-#      source; no temporary slot remains;
+#      source; no temporary slot remains; a transaction left open on the
+#      source holds the temporary slot's creation, and the log names it;
 #  (c) an output that already holds rows parks its pipeline with an error
 #      naming the fix, while the others stream; emptied, the next start
 #      backfills it;
@@ -68,7 +69,16 @@ BEGIN
 	RETURN NEW;
 END \$\$" -c "CREATE TRIGGER stall BEFORE INSERT ON big2 FOR EACH ROW EXECUTE FUNCTION stall()"
 on_src -c "INSERT INTO big VALUES (70001, 7, 'before the second start')"
+# a transaction open on the source: creating the temporary slot waits for it
+on_src -c "BEGIN" -c "INSERT INTO small VALUES (999, 'open')" -c "SELECT pg_sleep(4)" -c "ROLLBACK" >/dev/null &
+holder=$!
+sleep 0.5
+holder_pid=$(q_src "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(4)'")
+[ -n "$holder_pid" ] || fail "the open transaction did not start"
 trucker_launch
+wait "$holder"
+wait_until "no word of the transaction the slot waits for" \
+	grep -q "msg=\"creating the replication slot waits.*pids=$holder_pid" "$trucker_log"
 wait_until "big2's copy did not stall at row 25,000" \
 	sql_is q_dst "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" 1
 trucker_kill
