@@ -26,7 +26,6 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-pgsh=$root/tests/harness/pg.sh
 trucker=$root/build/trucker
 quick=0 keep=0 rounds=1 timeout=900
 ports=55442,55443
@@ -51,52 +50,8 @@ psrc=${ports%,*} pdst=${ports#*,}
 rows=1000000 txn=1000
 [ "$quick" = 1 ] && rows=100000
 
-exec 9>/tmp/trucker-bench.lock
-flock 9
-
-tmp=$(mktemp -d /tmp/trucker-bench-templates.XXXXXX)
-chmod 755 "$tmp"
-srcdir=$tmp/src dstdir=$tmp/dst
-trk_pid=
-cleanup() {
-	set +e
-	[ -z "$trk_pid" ] || { kill -KILL "$trk_pid"; wait "$trk_pid"; } 2>/dev/null
-	bash "$pgsh" destroy "$srcdir" >/dev/null 2>&1
-	bash "$pgsh" destroy "$dstdir" >/dev/null 2>&1
-	[ "$keep" = 1 ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-bindir=$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || dirname "$(command -v pg_ctl)")
-psql=$bindir/psql
-sq() { PGOPTIONS="-c client_min_messages=warning" "$psql" -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$psrc" -U postgres -d "$1" "${@:2}"; }
-dq() { PGOPTIONS="-c client_min_messages=warning" "$psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$dstdir" -p "$pdst" -U postgres -d "$1" "${@:2}"; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
-note() { printf '  [%s] %s\n' "$(date +%T)" "$*" >&2; }
-
-for d in "$srcdir:$psrc" "$dstdir:$pdst"; do
-	bash "$pgsh" start "${d%:*}" "${d#*:}" >/dev/null
-	cat >>"${d%:*}/data/postgresql.conf" <<'CONF'
-autovacuum = off
-checkpoint_timeout = 30min
-max_wal_size = 8GB
-logical_decoding_work_mem = 64MB
-max_logical_replication_workers = 4
-max_worker_processes = 16
-CONF
-	as_owner=(); [ "$(id -u)" -eq 0 ] && as_owner=(runuser -u postgres --)
-	"${as_owner[@]}" "$bindir/pg_ctl" -D "${d%:*}/data" -w restart -l "${d%:*}/server.log" >/dev/null
-done
-
-echo "trucker templates benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "command: $command_line"
-echo "machine: $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "PostgreSQL $(sq postgres -c 'show server_version'), source :$psrc (read over TCP), destination :$pdst"
-echo "trucker: ${trucker#"$root"/} (HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-[ "$quick" = 1 ] && echo "QUICK run: 10x smaller — a smoke test, not a result"
-echo
+. "$root/bench/lib.sh"
+bench_start templates "$(printf 'logical_decoding_work_mem = 64MB\nmax_logical_replication_workers = 4\nmax_worker_processes = 16')"
 
 ddl="create table bench (id bigint primary key, k int not null, v text not null, n numeric(16,2) not null, ts timestamptz not null)"
 sq postgres -c "create database bench"
