@@ -265,7 +265,7 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *i
 			end_copy_in(dst, true, err);
 			return -1;
 		}
-		if ((++n & 0xffff) == 0 && progress != NULL && now_s() >= next)
+		if ((++n & 0xfff) == 0 && progress != NULL && now_s() >= next)
 		{
 			next = now_s() + 1;
 			progress(arg, n, next - 1 - start);

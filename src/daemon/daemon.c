@@ -385,6 +385,18 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 		uv_loop_close(&d.loop);
 		return 1;
 	}
+	if (getenv("UV_THREADPOOL_SIZE") == NULL)
+	{
+		/*
+		 * Each input's start-up — a backfill may take hours — holds one of
+		 * libuv's worker threads (4 unless told): one per input, so that no
+		 * input waits for another's to start.  Read at its first use.
+		 */
+		char		n[16];
+
+		snprintf(n, sizeof(n), "%zu", d.ninputs < 4 ? 4 : d.ninputs + 1);
+		setenv("UV_THREADPOOL_SIZE", n, 0);
+	}
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_timer_init(&d.loop, &d.shutdown_timer);
