@@ -117,7 +117,7 @@ printf 'INSERT INTO small_log VALUES ({{ new.id }}, {{ new.v }})\n' >"$work/p/sm
 trucker_stop
 trucker_start
 wait_until "no word that small_log is not backfilled" \
-	grep -q 'cannot be backfilled yet.*pipeline=small_log' "$trucker_log"
+	grep -q 'is not backfilled (it has templates.*pipeline=small_log' "$trucker_log"
 on_src -c "INSERT INTO small VALUES (101, 's101')"
 wait_until "small_log did not stream" sql_is q_dst "SELECT string_agg(id || v, ',') FROM small_log" 101s101
 trucker_stop
