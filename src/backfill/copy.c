@@ -152,13 +152,28 @@ trk_backfill_output_empty(PGconn *dst, const char *schema, const char *table, bo
 	return 0;
 }
 
-/* end_copy_out reads src's results to the end, after a failure on the way */
+/*
+ * end_copy_out reads src's results to the end; after a failure on the way
+ * (cancel), it first asks the server to stop, rather than read the rest of
+ * a table for nothing.
+ */
 static void
-end_copy_out(PGconn *src)
+end_copy_out(PGconn *src, bool cancel)
 {
 	char	   *buf;
 	PGresult   *r;
 
+	if (cancel)
+	{
+		PGcancel   *c = PQgetCancel(src);
+		char		why[256];
+
+		if (c != NULL)
+		{
+			PQcancel(c, why, sizeof(why));
+			PQfreeCancel(c);
+		}
+	}
 	while (PQgetCopyData(src, &buf, 0) > 0)
 		PQfreemem(buf);
 	while ((r = PQgetResult(src)) != NULL)
@@ -261,7 +276,7 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *i
 		if (ok != 1)
 		{
 			trk_pq_fail(err, "cannot copy into the output", dst, NULL);
-			end_copy_out(src);
+			end_copy_out(src, true);
 			end_copy_in(dst, true, err);
 			return -1;
 		}
@@ -274,7 +289,7 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *i
 	if (got == -2)
 	{
 		trk_pq_fail(err, "cannot copy from the input", src, NULL);
-		end_copy_out(src);
+		end_copy_out(src, false);
 		end_copy_in(dst, true, err);
 		return -1;
 	}
@@ -283,12 +298,12 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *i
 	{
 		int			rc = fail(err, "cannot copy from the input", src, r);
 
-		end_copy_out(src);
+		end_copy_out(src, false);
 		end_copy_in(dst, true, err);
 		return rc;
 	}
 	PQclear(r);
-	end_copy_out(src);
+	end_copy_out(src, false);
 	if ((got = end_copy_in(dst, false, err)) != 0)
 		return got;
 	*rows = n;
