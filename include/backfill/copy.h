@@ -33,6 +33,15 @@
 int			trk_backfill_begin(PGconn *src, const char *snapshot, trk_buf_t *err);
 
 /*
+ * trk_backfill_savepoint brackets one pipeline's steps in src's snapshot
+ * transaction: before them (after false) it sets a savepoint; after them
+ * it rolls a failed transaction back to it — a pipeline refused on the
+ * source must not abort the others' copies — and releases it, which keeps
+ * the locks taken meanwhile.  0, or -1 with the reason in err.
+ */
+int			trk_backfill_savepoint(PGconn *src, bool after, trk_buf_t *err);
+
+/*
  * trk_backfill_lock takes ACCESS SHARE on schema.table in src's snapshot
  * transaction, as pg_dump does: a table rewritten (ALTER TABLE … TYPE)
  * after the snapshot was taken would look empty to it.

@@ -72,8 +72,10 @@ typedef void (*trk_slot_waiting_fn) (void *arg, double seconds);
  * TRK_SNAPSHOT_NAME_SIZE bytes) it also exports the snapshot of the
  * consistent point and writes its name there: other sessions import it
  * with SET TRANSACTION SNAPSHOT while repl runs no other command.  A
- * temporary slot goes when repl closes.  waiting may be NULL.
+ * temporary slot goes when repl closes.  waiting may be NULL.  Returns 0;
+ * TRK_SLOT_FULL when every one of max_replication_slots is taken; else -1.
  */
+#define TRK_SLOT_FULL (-2)
 #define TRK_SNAPSHOT_NAME_SIZE 64
 int			trk_slot_create(PGconn *repl, const char *slot, bool temporary,
 							trk_lsn_t *consistent_point, char *snapshot,

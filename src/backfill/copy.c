@@ -24,8 +24,10 @@ trk_backfill_refusal(PGconn *pg, const PGresult *r)
 
 	if (PQstatus(pg) != CONNECTION_OK || st == NULL)
 		return -1;
+	/* (also program limits, and errors a trigger or routine raised) */
 	if (strncmp(st, "0A", 2) == 0 || strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0 ||
-		strncmp(st, "42", 2) == 0)
+		strncmp(st, "42", 2) == 0 || strncmp(st, "54", 2) == 0 || strncmp(st, "P0", 2) == 0 ||
+		strncmp(st, "38", 2) == 0 || strncmp(st, "39", 2) == 0)
 		return TRK_BACKFILL_REFUSED;
 	return -1;
 }
@@ -59,7 +61,16 @@ trk_backfill_begin(PGconn *src, const char *snapshot, trk_buf_t *err)
 	trk_buf_t	sql = {0};
 	int			rc;
 
+	/*
+	 * A copy takes as long as it takes: no statement or idle timeout of the
+	 * role's cuts it, only to start it again from scratch.  A table whose
+	 * lock waits behind a DDL's waits a minute at most.
+	 */
 	if (command(src, "SET row_security = off", "cannot turn row security off", err) != 0 ||
+		command(src, "SET statement_timeout = 0", "cannot set statement_timeout", err) != 0 ||
+		command(src, "SET idle_in_transaction_session_timeout = 0",
+				"cannot set idle_in_transaction_session_timeout", err) != 0 ||
+		command(src, "SET lock_timeout = '60s'", "cannot set lock_timeout", err) != 0 ||
 		command(src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 				"cannot begin the backfill's transaction", err) != 0)
 		return -1;
@@ -73,6 +84,19 @@ trk_backfill_begin(PGconn *src, const char *snapshot, trk_buf_t *err)
 	rc = command(src, trk_buf_cstr(&sql), "cannot import the backfill's snapshot", err);
 	trk_buf_free(&sql);
 	return rc == 0 ? 0 : -1;
+}
+
+int
+trk_backfill_savepoint(PGconn *src, bool after, trk_buf_t *err)
+{
+	if (!after)
+		return command(src, "SAVEPOINT trucker_pipeline", "cannot set a savepoint", err) == 0 ?
+			0 : -1;
+	if (PQtransactionStatus(src) == PQTRANS_INERROR &&
+		command(src, "ROLLBACK TO SAVEPOINT trucker_pipeline", "cannot roll back", err) != 0)
+		return -1;
+	return command(src, "RELEASE SAVEPOINT trucker_pipeline", "cannot release a savepoint",
+				   err) == 0 ? 0 : -1;
 }
 
 int

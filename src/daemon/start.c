@@ -548,8 +548,15 @@ backfill_one(trk_input_t *in, run_pipeline_t *p, PGconn *src, const trk_slot_inf
 	trk_buf_reset(err);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	start = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+	if (trk_backfill_savepoint(src, false, err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(err));
+		return false;
+	}
 	ok = settle(in, p, trk_backfill_describe(src, it->schema, it->name, &t, err), err, &parked) &&
 		!parked && settle(in, p, exec_dst(dst, "BEGIN", err), err, &parked) && !parked &&
+		settle(in, p, exec_dst(dst, "SET LOCAL statement_timeout = 0", err), err, &parked) &&
+		!parked &&
 		settle(in, p, trk_backfill_output_empty(dst, ot->schema, ot->name, &empty, err), err,
 			   &parked);
 	if (!ok || parked)
@@ -592,6 +599,11 @@ done:
 	if (PQtransactionStatus(dst) != PQTRANS_IDLE)
 		PQclear(PQexec(dst, "ROLLBACK"));	/* what a failed or parked backfill did */
 	trk_backfill_table_free(&t);
+	if (ok && trk_backfill_savepoint(src, true, err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(err));
+		ok = false;
+	}
 	return ok;
 }
 
@@ -623,8 +635,13 @@ backfill(trk_input_t *in, const trk_slot_info_t *si, const char *snapshot, trk_l
 		if (copies(p))
 		{
 			trk_buf_reset(&err);
-			ok = settle(in, p, trk_backfill_lock(src, p->def->input_table.schema,
-												 p->def->input_table.name, &err), &err, &parked);
+			ok = trk_backfill_savepoint(src, false, &err) == 0 &&
+				settle(in, p, trk_backfill_lock(src, p->def->input_table.schema,
+												p->def->input_table.name, &err), &err, &parked) &&
+				trk_backfill_savepoint(src, true, &err) == 0;
+			if (!ok && in->setup == SETUP_OK)
+				set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name,
+						   trk_buf_cstr(&err));
 		}
 	}
 	for (size_t i = 0; ok && i < in->npipes; i++)
@@ -661,16 +678,19 @@ on_slot_waiting(void *arg, double seconds)
 	char		secs[24];
 
 	snprintf(secs, sizeof(secs), "%.0f", seconds);
-	r = PQexec(w->src, "SELECT string_agg(pid::text, ',' ORDER BY xact_start),"
-			   " string_agg(coalesce(backend_xid, backend_xmin)::text, ',' ORDER BY xact_start)"
-			   " FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
-			   " AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)");
+	/* sessions holding an xid (any role's: backend_type hides from others),
+	 * and prepared transactions, which have no session */
+	r = PQexec(w->src, "SELECT (SELECT string_agg(pid || ':' || backend_xid, ',' ORDER BY pid)"
+			   "  FROM pg_stat_activity WHERE backend_xid IS NOT NULL"
+			   "  AND backend_type IS DISTINCT FROM 'walsender'),"
+			   " (SELECT string_agg(quote_literal(gid) || ':' || transaction, ',')"
+			   "  FROM pg_prepared_xacts)");
 	trk_log_warn("creating the replication slot waits for the transactions running on the "
 				 "source to end", "connection", w->in->conn->name, "seconds", secs,
-				 "pids", PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0) ?
-				 PQgetvalue(r, 0, 0) : "?",
-				 "xids", PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 1) ?
-				 PQgetvalue(r, 0, 1) : "?", NULL);
+				 "pid_xid", PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0) ?
+				 PQgetvalue(r, 0, 0) : NULL,
+				 "prepared", PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 1) ?
+				 PQgetvalue(r, 0, 1) : NULL, NULL);
 	PQclear(r);
 }
 
@@ -679,7 +699,7 @@ on_slot_waiting(void *arg, double seconds)
  * snapshot of a temporary slot, which goes when its connection closes.
  * The stream starts no later than the existing slot's position, so the
  * new pipelines miss nothing after the temporary one's consistent point,
- * and skip what comes before.  A temporary slot the server refuses (all
+ * and skip what comes before.  No room for a temporary slot (all
  * max_replication_slots taken) parks the pipelines to copy; the others
  * stream.
  */
@@ -688,6 +708,7 @@ backfill_aside(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 {
 	slot_wait_t wait = {in, src};
 	trk_buf_t	err = {0};
+	int			rc;
 	char		slot[64];
 	char		snapshot[TRK_SNAPSHOT_NAME_SIZE];
 	trk_lsn_t	lsn;
@@ -701,9 +722,10 @@ backfill_aside(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 			 (unsigned long) (ts.tv_nsec & 0xffff));
 	if (repl == NULL)
 		set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
-	else if (trk_slot_create(repl, slot, true, &lsn, snapshot, on_slot_waiting, &wait, &err) != 0)
+	else if ((rc = trk_slot_create(repl, slot, true, &lsn, snapshot, on_slot_waiting, &wait,
+								   &err)) != 0)
 	{
-		if (PQstatus(repl) == CONNECTION_OK)
+		if (rc == TRK_SLOT_FULL)
 		{
 			for (size_t i = 0; i < in->npipes; i++)
 				if (copies(&in->pipes[i]))

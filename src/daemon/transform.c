@@ -939,7 +939,7 @@ is_class(const char *sqlstate, const char *cls)
  * own — when the batch itself is the likely cause: an error of class 42
  * (the statement does not survive being wrapped, or the arrays' types do
  * not suit it), a batch too big for a limit (a statement or lock timeout,
- * memory, a program limit), or data errors in XFORM_BATCH_FAILS batches
+ * resources — memory, temp files —, a program limit), or data errors in XFORM_BATCH_FAILS batches
  * that no change alone went on to fail.  Other failures (a serialization
  * failure, a restart of the server) are retried as they are.
  */
@@ -953,8 +953,8 @@ batch_failed(run_pipeline_t *p, const trk_dest_error_t *err)
 		return;
 	if (data && ++p->xbatch_fails < XFORM_BATCH_FAILS)
 		return;
-	if (!data && !is_class(st, "42") && !is_class(st, "54") && strcmp(st, "57014") != 0 &&
-		strcmp(st, "55P03") != 0 && strcmp(st, "53200") != 0)
+	if (!data && !is_class(st, "42") && !is_class(st, "54") && !is_class(st, "53") &&
+		strcmp(st, "57014") != 0 && strcmp(st, "55P03") != 0)
 		return;
 	p->xform_single = true;
 	trk_log_warn("transform.sql failed when run for a batch of changes; it runs one change "
@@ -970,9 +970,13 @@ on_xform_error(void *arg, trk_pgdest_t *pg, const trk_dest_error_t *err)
 	char		where[256];
 
 	(void) pg;
-	if ((err->tag.change & BATCH_BIT) && !err->connection && err->tag.pipeline >= 0 &&
-		(size_t) err->tag.pipeline < in->npipes)
-		batch_failed(&in->pipes[err->tag.pipeline], err);
+	if (!err->connection && err->tag.pipeline >= 0 && (size_t) err->tag.pipeline < in->npipes)
+	{
+		if (err->tag.change & BATCH_BIT)
+			batch_failed(&in->pipes[err->tag.pipeline], err);
+		else if (err->tag.change != 0)
+			in->pipes[err->tag.pipeline].xbatch_fails = 0;	/* a change failed alone */
+	}
 	snprintf(where, sizeof(where), "%s (transform)", in->conn->name);
 	if (trk_input_statement_failed(in, where, err))
 		return;

@@ -4,6 +4,7 @@
 #include "base/pqmsg.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,8 +249,10 @@ exec_waiting(PGconn *pg, const char *sql, trk_slot_waiting_fn waiting, void *arg
 		double		left = next - mono_s();
 		int			n = poll(&pfd, 1, left > 0 ? (int) (left * 1000) + 1 : 0);
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
-			continue;			/* EINTR */
+			break;				/* PQgetResult reports what is wrong */
 		if (n == 0)
 		{
 			waiting(arg, mono_s() - start);
@@ -288,7 +291,13 @@ trk_slot_create(PGconn *repl, const char *slot, bool temporary, trk_lsn_t *consi
 	r = exec_waiting(repl, trk_buf_cstr(&sql), waiting, arg);
 	trk_buf_free(&sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) < 3)
-		return trk_pq_fail(err, "cannot create the replication slot", repl, r);
+	{
+		const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		bool		full = st != NULL && strcmp(st, "53400") == 0;
+
+		trk_pq_fail(err, "cannot create the replication slot", repl, r);
+		return full ? TRK_SLOT_FULL : -1;
+	}
 	lsn = PQgetvalue(r, 0, 1);
 	if (!trk_lsn_parse(lsn, strlen(lsn), consistent_point))
 	{

@@ -2410,10 +2410,15 @@ trk_template_write_sql(const trk_stmt_t *stmt, const char *before, const char *a
 		if (digits == 0 || at + 1 + digits > end)
 			continue;
 		trk_buf_appendn(out, stmt->sql + done, at - done);
+		/* a quote beside $n was no problem; beside a quoted name it fuses */
+		if (at > 0 && stmt->sql[at - 1] == '"')
+			trk_buf_appendc(out, ' ');
 		trk_buf_append(out, before);
 		trk_buf_appendn(out, stmt->sql + at + 1, digits);
 		trk_buf_append(out, after);
 		done = at + 1 + digits;
+		if (stmt->sql[done] == '"')
+			trk_buf_appendc(out, ' ');
 	}
 	trk_buf_appendn(out, stmt->sql + done, len - done);
 }

@@ -78,7 +78,7 @@ holder_pid=$(q_src "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sl
 trucker_launch
 wait "$holder"
 wait_until "no word of the transaction the slot waits for" \
-	grep -q "msg=\"creating the replication slot waits.*pids=$holder_pid" "$trucker_log"
+	grep -q "msg=\"creating the replication slot waits.*pid_xid=$holder_pid:" "$trucker_log"
 wait_until "big2's copy did not stall at row 25,000" \
 	sql_is q_dst "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" 1
 trucker_kill
