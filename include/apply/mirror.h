@@ -106,4 +106,7 @@ void		trk_mirror_delete_rows(trk_buf_t *sql, const trk_table_name_t *out,
 /* trk_quote_ident appends a double-quoted identifier. */
 void		trk_quote_ident(trk_buf_t *b, const char *ident);
 
+/* trk_quote_table appends "schema"."name". */
+void		trk_quote_table(trk_buf_t *b, const trk_table_name_t *t);
+
 #endif

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "config/config.h"
 
 /*
  * trk_backfill_begin starts a read-only REPEATABLE READ transaction on src
@@ -46,8 +47,7 @@ int			trk_backfill_savepoint(PGconn *src, bool after, trk_buf_t *err);
  * transaction, as pg_dump does: a table rewritten (ALTER TABLE … TYPE)
  * after the snapshot was taken would look empty to it.
  */
-int			trk_backfill_lock(PGconn *src, const char *schema, const char *table,
-							  trk_buf_t *err);
+int			trk_backfill_lock(PGconn *src, const trk_table_name_t *table, trk_buf_t *err);
 
 /* What the copy of one input table needs to know of it. */
 typedef struct trk_backfill_table
@@ -59,15 +59,15 @@ typedef struct trk_backfill_table
 								 * unknown */
 } trk_backfill_table_t;
 
-/* trk_backfill_describe fills t for schema.table, read on src. */
-int			trk_backfill_describe(PGconn *src, const char *schema, const char *table,
+/* trk_backfill_describe fills t for table, read on src. */
+int			trk_backfill_describe(PGconn *src, const trk_table_name_t *table,
 								  trk_backfill_table_t *t, trk_buf_t *err);
 
 void		trk_backfill_table_free(trk_backfill_table_t *t);
 
-/* trk_backfill_output_empty: schema.table on dst holds no row. */
-int			trk_backfill_output_empty(PGconn *dst, const char *schema, const char *table,
-									  bool *empty, trk_buf_t *err);
+/* trk_backfill_output_empty: table on dst holds no row. */
+int			trk_backfill_output_empty(PGconn *dst, const trk_table_name_t *table, bool *empty,
+									  trk_buf_t *err);
 
 /* called about every second while rows are copied */
 typedef void (*trk_backfill_progress_fn) (void *arg, int64_t rows, double seconds);
@@ -86,14 +86,13 @@ typedef void (*trk_backfill_progress_fn) (void *arg, int64_t rows, double second
 int			trk_backfill_refusal(PGconn *pg, const PGresult *r);
 
 /*
- * trk_backfill_copy relays the rows of in_schema.in_table (t) from src into
- * out_schema.out_table on dst, the same columns by name, in dst's open
- * transaction (nothing when the input holds no row).  Sets *rows.  Both
- * sessions are left outside COPY.
+ * trk_backfill_copy relays the rows of input (described by t) from src into
+ * output on dst, the same columns by name, in dst's open transaction
+ * (nothing when the input holds no row).  Sets *rows.  Both sessions are
+ * left outside COPY.
  */
-int			trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema,
-							  const char *in_table, const trk_backfill_table_t *t,
-							  const char *out_schema, const char *out_table,
+int			trk_backfill_copy(PGconn *src, PGconn *dst, const trk_table_name_t *input,
+							  const trk_backfill_table_t *t, const trk_table_name_t *output,
 							  trk_backfill_progress_fn progress, void *arg, int64_t *rows,
 							  trk_buf_t *err);
 

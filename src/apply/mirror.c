@@ -24,8 +24,8 @@ trk_quote_ident(trk_buf_t *b, const char *ident)
 	trk_buf_appendc(b, '"');
 }
 
-static void
-quote_table(trk_buf_t *b, const trk_table_name_t *t)
+void
+trk_quote_table(trk_buf_t *b, const trk_table_name_t *t)
 {
 	trk_quote_ident(b, t->schema);
 	trk_buf_appendc(b, '.');
@@ -142,7 +142,7 @@ upsert(const trk_table_name_t *out, char *const *key, size_t nkey,
 			return -1;
 		}
 	trk_buf_append(&st->sql, "INSERT INTO ");
-	quote_table(&st->sql, out);
+	trk_quote_table(&st->sql, out);
 	trk_buf_append(&st->sql, " (");
 	for (size_t i = 0; i < ncols; i++)
 	{
@@ -218,7 +218,7 @@ trk_mirror_build(const trk_table_name_t *out, char *const *key, size_t nkey,
 			if (row)
 				return upsert(out, key, nkey, row, nrow, "transformed", st, err);
 			trk_buf_append(&st->sql, "UPDATE ");
-			quote_table(&st->sql, out);
+			trk_quote_table(&st->sql, out);
 			trk_buf_append(&st->sql, " SET ");
 			for (size_t i = 0; i < c->ncolumns; i++)
 			{
@@ -238,7 +238,7 @@ trk_mirror_build(const trk_table_name_t *out, char *const *key, size_t nkey,
 
 		case TRK_ACT_DELETE:
 			trk_buf_append(&st->sql, "DELETE FROM ");
-			quote_table(&st->sql, out);
+			trk_quote_table(&st->sql, out);
 			if (row)
 				return where_key(st, key, nkey, c, row, nrow, "transformed", err);
 			return where_key(st, key, nkey, c, NULL, 0, "old", err);
@@ -267,7 +267,7 @@ trk_mirror_insert_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const 
 
 	trk_buf_reset(sql);
 	trk_buf_append(sql, "INSERT INTO ");
-	quote_table(sql, out);
+	trk_quote_table(sql, out);
 	trk_buf_append(sql, " (");
 	for (size_t i = 0; i < ncols; i++)
 	{
@@ -322,7 +322,7 @@ trk_mirror_update_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const 
 
 	trk_buf_reset(sql);
 	trk_buf_append(sql, "UPDATE ");
-	quote_table(sql, out);
+	trk_quote_table(sql, out);
 	trk_buf_append(sql, " AS trk_target SET ");
 	for (size_t i = 0; i < nset; i++)
 	{
@@ -379,7 +379,7 @@ trk_mirror_delete_rows(trk_buf_t *sql, const trk_table_name_t *out, char *const 
 
 	trk_buf_reset(sql);
 	trk_buf_append(sql, "DELETE FROM ");
-	quote_table(sql, out);
+	trk_quote_table(sql, out);
 	trk_buf_append(sql, " WHERE ");
 	if (nkey > 1)
 		trk_buf_appendc(sql, '(');

@@ -100,15 +100,13 @@ trk_backfill_savepoint(PGconn *src, bool after, trk_buf_t *err)
 }
 
 int
-trk_backfill_lock(PGconn *src, const char *schema, const char *table, trk_buf_t *err)
+trk_backfill_lock(PGconn *src, const trk_table_name_t *table, trk_buf_t *err)
 {
 	trk_buf_t	sql = {0};
 	int			rc;
 
 	trk_buf_append(&sql, "LOCK TABLE ");
-	trk_quote_ident(&sql, schema);
-	trk_buf_appendc(&sql, '.');
-	trk_quote_ident(&sql, table);
+	trk_quote_table(&sql, table);
 	trk_buf_append(&sql, " IN ACCESS SHARE MODE");
 	rc = command(src, trk_buf_cstr(&sql), "cannot lock the input table", err);
 	trk_buf_free(&sql);
@@ -116,10 +114,10 @@ trk_backfill_lock(PGconn *src, const char *schema, const char *table, trk_buf_t 
 }
 
 int
-trk_backfill_describe(PGconn *src, const char *schema, const char *table,
-					  trk_backfill_table_t *t, trk_buf_t *err)
+trk_backfill_describe(PGconn *src, const trk_table_name_t *table, trk_backfill_table_t *t,
+					  trk_buf_t *err)
 {
-	const char *values[2] = {schema, table};
+	const char *values[2] = {table->schema, table->name};
 	PGresult   *r;
 
 	trk_buf_reset(&t->columns);
@@ -138,7 +136,7 @@ trk_backfill_describe(PGconn *src, const char *schema, const char *table,
 	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
 	{
 		trk_buf_appendf(err, "table %s.%s does not exist on the input, or has no column",
-						schema, table);
+						table->schema, table->name);
 		PQclear(r);
 		return TRK_BACKFILL_REFUSED;
 	}
@@ -155,25 +153,35 @@ trk_backfill_table_free(trk_backfill_table_t *t)
 	trk_buf_free(&t->columns);
 }
 
-int
-trk_backfill_output_empty(PGconn *dst, const char *schema, const char *table, bool *empty,
-						  trk_buf_t *err)
+/* holds_rows: table (ONLY it, not its partitions, with only) holds a row */
+static int
+holds_rows(PGconn *pg, const trk_table_name_t *table, bool only, bool *any, const char *what,
+		   trk_buf_t *err)
 {
 	trk_buf_t	sql = {0};
 	PGresult   *r;
 
-	trk_buf_append(&sql, "SELECT NOT EXISTS (SELECT FROM ");
-	trk_quote_ident(&sql, schema);
-	trk_buf_appendc(&sql, '.');
-	trk_quote_ident(&sql, table);
-	trk_buf_append(&sql, ")");
-	r = PQexec(dst, trk_buf_cstr(&sql));
+	trk_buf_append(&sql, only ? "SELECT EXISTS (SELECT FROM ONLY " : "SELECT EXISTS (SELECT FROM ");
+	trk_quote_table(&sql, table);
+	trk_buf_appendc(&sql, ')');
+	r = PQexec(pg, trk_buf_cstr(&sql));
 	trk_buf_free(&sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-		return fail(err, "cannot read the output table", dst, r);
-	*empty = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		return fail(err, what, pg, r);
+	*any = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
 	PQclear(r);
 	return 0;
+}
+
+int
+trk_backfill_output_empty(PGconn *dst, const trk_table_name_t *table, bool *empty,
+						  trk_buf_t *err)
+{
+	bool		any = false;
+	int			rc = holds_rows(dst, table, false, &any, "cannot read the output table", err);
+
+	*empty = !any;
+	return rc;
 }
 
 /*
@@ -224,8 +232,8 @@ end_copy_in(PGconn *dst, bool abandoned, trk_buf_t *err)
 }
 
 int
-trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *in_table,
-				  const trk_backfill_table_t *t, const char *out_schema, const char *out_table,
+trk_backfill_copy(PGconn *src, PGconn *dst, const trk_table_name_t *input,
+				  const trk_backfill_table_t *t, const trk_table_name_t *output,
 				  trk_backfill_progress_fn progress, void *arg, int64_t *rows, trk_buf_t *err)
 {
 	trk_buf_t	out = {0};
@@ -234,41 +242,23 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const char *in_schema, const char *i
 	double		start = now_s();
 	double		next = start + 1;
 	int64_t		n = 0;
+	bool		any = false;
 	int			got;
 	char	   *buf;
 
 	*rows = 0;
-	trk_buf_append(&out, "SELECT EXISTS (SELECT FROM ");
-	trk_buf_append(&out, t->partitioned ? "" : "ONLY ");
-	trk_quote_ident(&out, in_schema);
-	trk_buf_appendc(&out, '.');
-	trk_quote_ident(&out, in_table);
-	trk_buf_appendc(&out, ')');
-	r = PQexec(src, trk_buf_cstr(&out));
-	trk_buf_reset(&out);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-	{
-		trk_buf_free(&out);
-		return fail(err, "cannot read the input table", src, r);
-	}
-	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
-	{
-		PQclear(r);
-		trk_buf_free(&out);
+	if ((got = holds_rows(src, input, !t->partitioned, &any, "cannot read the input table",
+						  err)) != 0)
+		return got;
+	if (!any)
 		return 0;				/* nothing to copy: the output is not asked */
-	}
-	PQclear(r);
 	trk_buf_append(&out, "COPY (SELECT ");
 	trk_buf_append(&out, trk_buf_cstr((trk_buf_t *) &t->columns));
 	trk_buf_append(&out, t->partitioned ? " FROM " : " FROM ONLY ");
-	trk_quote_ident(&out, in_schema);
-	trk_buf_appendc(&out, '.');
-	trk_quote_ident(&out, in_table);
+	trk_quote_table(&out, input);
 	trk_buf_append(&out, ") TO STDOUT");
 	trk_buf_append(&in, "COPY ");
-	trk_quote_ident(&in, out_schema);
-	trk_buf_appendc(&in, '.');
-	trk_quote_ident(&in, out_table);
+	trk_quote_table(&in, output);
 	trk_buf_appendf(&in, " (%s) FROM STDIN", trk_buf_cstr((trk_buf_t *) &t->columns));
 
 	r = PQexec(dst, trk_buf_cstr(&in));

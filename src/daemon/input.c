@@ -1115,9 +1115,7 @@ apply_truncate(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_t *
 		p->trunc_count = 0;
 	}
 	trk_buf_append(&sql, "TRUNCATE ");
-	trk_quote_ident(&sql, p->def->output_table.schema);
-	trk_buf_appendc(&sql, '.');
-	trk_quote_ident(&sql, p->def->output_table.name);
+	trk_quote_table(&sql, &p->def->output_table);
 	if (!trk_pgdest_is_open(p->dest->pg))
 		trk_pgdest_begin(p->dest->pg);
 	flush_rows(p->dest);

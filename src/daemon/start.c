@@ -553,11 +553,11 @@ backfill_one(trk_input_t *in, run_pipeline_t *p, PGconn *src, const trk_slot_inf
 		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(err));
 		return false;
 	}
-	ok = settle(in, p, trk_backfill_describe(src, it->schema, it->name, &t, err), err, &parked) &&
+	ok = settle(in, p, trk_backfill_describe(src, it, &t, err), err, &parked) &&
 		!parked && settle(in, p, exec_dst(dst, "BEGIN", err), err, &parked) && !parked &&
 		settle(in, p, exec_dst(dst, "SET LOCAL statement_timeout = 0", err), err, &parked) &&
 		!parked &&
-		settle(in, p, trk_backfill_output_empty(dst, ot->schema, ot->name, &empty, err), err,
+		settle(in, p, trk_backfill_output_empty(dst, ot, &empty, err), err,
 			   &parked);
 	if (!ok || parked)
 		goto done;
@@ -573,8 +573,8 @@ backfill_one(trk_input_t *in, run_pipeline_t *p, PGconn *src, const trk_slot_inf
 	cp.estimate = t.estimate;
 	trk_log_info("backfill started", "pipeline", p->def->name, "input", it->name,
 				 "lsn", trk_lsn_format(lsn, at), NULL);
-	ok = settle(in, p, trk_backfill_copy(src, dst, it->schema, it->name, &t, ot->schema, ot->name,
-										 on_copy_progress, &cp, &rows, err), err, &parked);
+	ok = settle(in, p, trk_backfill_copy(src, dst, it, &t, ot, on_copy_progress, &cp, &rows,
+										 err), err, &parked);
 	if (!ok || parked)
 		goto done;
 	if (trk_checkpoint_insert(dst, p->def->name, lsn, si->system_identifier, si->database,
@@ -636,8 +636,7 @@ backfill(trk_input_t *in, const trk_slot_info_t *si, const char *snapshot, trk_l
 		{
 			trk_buf_reset(&err);
 			ok = trk_backfill_savepoint(src, false, &err) == 0 &&
-				settle(in, p, trk_backfill_lock(src, p->def->input_table.schema,
-												p->def->input_table.name, &err), &err, &parked) &&
+				settle(in, p, trk_backfill_lock(src, &p->def->input_table, &err), &err, &parked) &&
 				trk_backfill_savepoint(src, true, &err) == 0;
 			if (!ok && in->setup == SETUP_OK)
 				set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name,
