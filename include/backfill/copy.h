@@ -19,6 +19,7 @@
 #define TRK_BACKFILL_COPY_H
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,6 +58,7 @@ typedef struct trk_backfill_table
 	bool		partitioned;	/* its rows are in its partitions */
 	double		estimate;		/* rows, from the planner's statistics; 0 when
 								 * unknown */
+	uint64_t	blocks;			/* its size in blocks (0 for a partitioned one) */
 } trk_backfill_table_t;
 
 /* trk_backfill_describe fills t for table, read on src. */
@@ -68,9 +70,6 @@ void		trk_backfill_table_free(trk_backfill_table_t *t);
 /* trk_backfill_output_empty: table on dst holds no row. */
 int			trk_backfill_output_empty(PGconn *dst, const trk_table_name_t *table, bool *empty,
 									  trk_buf_t *err);
-
-/* called about every second while rows are copied */
-typedef void (*trk_backfill_progress_fn) (void *arg, int64_t rows, double seconds);
 
 /*
  * The functions here return 0; TRK_BACKFILL_REFUSED when a server refused
@@ -85,15 +84,32 @@ typedef void (*trk_backfill_progress_fn) (void *arg, int64_t rows, double second
 /* trk_backfill_refusal: what a failed result says, by the rules above */
 int			trk_backfill_refusal(PGconn *pg, const PGresult *r);
 
+/* What the copies of one backfill share, across threads. */
+typedef struct trk_backfill_shared
+{
+	atomic_int_least64_t rows;	/* rows copied so far, every copy together */
+	atomic_bool stop;			/* set: every copy gives up (one failed) */
+	const atomic_bool *cancel;	/* NULL, or set when trucker stops */
+} trk_backfill_shared_t;
+
 /*
- * trk_backfill_copy relays the rows of input (described by t) from src into
- * output on dst, the same columns by name, in dst's open transaction
- * (nothing when the input holds no row).  Sets *rows.  Both sessions are
- * left outside COPY.
+ * trk_backfill_range_where writes into where the condition that selects the
+ * index-th of count ranges of a table of blocks blocks, by ctid (a TID
+ * range scan reads only those blocks); nothing when count is 1.  The last
+ * range runs to the end, whatever the table's size now.
+ */
+void		trk_backfill_range_where(uint32_t index, uint32_t count, uint64_t blocks,
+									 trk_buf_t *where);
+
+/*
+ * trk_backfill_copy relays the rows of input (described by t; only those
+ * where says, unless NULL) from src into output on dst, the same columns by
+ * name, in dst's open transaction (nothing when the input holds no row).
+ * Adds the rows to sh->rows as it goes, and gives up (-1) when sh says so.
+ * Both sessions are left outside COPY.
  */
 int			trk_backfill_copy(PGconn *src, PGconn *dst, const trk_table_name_t *input,
 							  const trk_backfill_table_t *t, const trk_table_name_t *output,
-							  trk_backfill_progress_fn progress, void *arg, int64_t *rows,
-							  trk_buf_t *err);
+							  const char *where, trk_backfill_shared_t *sh, trk_buf_t *err);
 
 #endif

@@ -12,6 +12,10 @@
  *     stopped_error      text     failed on, and why (NULL = running)
  *     skip_lsn           pg_lsn   a transaction `trucker skip` sends to the
  *                                 dead letters instead of applying it
+ *     state              text     'streaming', or 'backfilling': a backfill
+ *                                 over several transactions is under way (or
+ *                                 was cut short); lsn means nothing yet, and
+ *                                 the output may hold part of the copy
  *
  * trucker.dead_letters holds the changes a pipeline did not apply: with
  * on_error: dead_letter, each change whose statement failed, written by
@@ -31,6 +35,7 @@
 #define TRK_CHECKPOINT_CHECKPOINT_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
@@ -80,6 +85,7 @@ typedef struct trk_checkpoint_row
 	trk_lsn_t	stopped_lsn;	/* 0 = running */
 	char	   *stopped_error;	/* owned; NULL when none */
 	trk_lsn_t	skip_lsn;		/* 0 = none */
+	bool		backfilling;	/* state = 'backfilling' */
 } trk_checkpoint_row_t;
 
 /*
@@ -106,10 +112,27 @@ int			trk_checkpoint_claim(PGconn *pg, const char *pipeline, trk_buf_t *err);
 int			trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows,
 								size_t *nrows, trk_buf_t *err);
 
-/* trk_checkpoint_insert adds a pipeline's first row (kept if it exists). */
+/*
+ * trk_checkpoint_insert gives a pipeline its first streaming checkpoint, in
+ * place of a 'backfilling' row; it fails when the pipeline has a streaming
+ * one already (another trucker wrote it since it was read).
+ */
 int			trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn,
 								  const char *sysid, const char *database,
 								  const char *slot, trk_buf_t *err);
+
+/*
+ * trk_checkpoint_begin_backfill sets a pipeline's row to 'backfilling'
+ * (made if missing; any stop or skip cleared), committed before the copy's
+ * transactions start; trk_checkpoint_end_backfill, once they have all
+ * committed, gives it its checkpoint lsn and 'streaming' — failing when the
+ * row is not 'backfilling' any more.
+ */
+int			trk_checkpoint_begin_backfill(PGconn *pg, const char *pipeline, const char *sysid,
+										  const char *database, const char *slot,
+										  trk_buf_t *err);
+int			trk_checkpoint_end_backfill(PGconn *pg, const char *pipeline, trk_lsn_t lsn,
+										trk_buf_t *err);
 
 /* trk_checkpoint_record_stop marks a pipeline stopped at lsn, and why. */
 int			trk_checkpoint_record_stop(PGconn *pg, const char *pipeline, trk_lsn_t lsn,

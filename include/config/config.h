@@ -126,6 +126,7 @@ typedef struct trk_pipeline
 	int64_t		batch_max_rows;
 	int64_t		batch_max_bytes;
 	int64_t		batch_max_delay_ms;
+	int64_t		backfill_workers;	/* connections copying one table at once */
 	trk_on_error_t on_error;
 	char	  **redact;			/* owned; columns kept out of the log */
 	size_t		nredact;

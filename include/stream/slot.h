@@ -61,10 +61,10 @@ void		trk_slot_add_table(trk_buf_t *list, const char *schema, const char *table)
 
 /*
  * Creating a slot waits for the transactions running on the source to end:
- * a waiting function is called 2 s into the wait and every 10 s after,
- * with the seconds waited (e.g. to log who is waited on).
+ * a waiting function is called every second of the wait with the seconds
+ * waited (e.g. to log who is waited on); false calls the creation off.
  */
-typedef void (*trk_slot_waiting_fn) (void *arg, double seconds);
+typedef bool (*trk_slot_waiting_fn) (void *arg, double seconds);
 
 /*
  * trk_slot_create creates a logical slot for wal2json on a replication

@@ -6,16 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 int
 trk_backfill_refusal(PGconn *pg, const PGresult *r)
@@ -127,7 +117,8 @@ trk_backfill_describe(PGconn *src, const trk_table_name_t *table, trk_backfill_t
 					 "        AND NOT a.attisdropped AND a.attgenerated = ''),"
 					 "       c.relkind = 'p',"
 					 "       (SELECT sum(greatest(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t"
-					 "        JOIN pg_class p ON p.oid = t.relid)"
+					 "        JOIN pg_class p ON p.oid = t.relid),"
+					 "       pg_relation_size(c.oid) / current_setting('block_size')::int"
 					 " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 					 " WHERE n.nspname = $1 AND c.relname = $2",
 					 2, NULL, values, NULL, NULL, 0);
@@ -143,6 +134,7 @@ trk_backfill_describe(PGconn *src, const trk_table_name_t *table, trk_backfill_t
 	trk_buf_append(&t->columns, PQgetvalue(r, 0, 0));
 	t->partitioned = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
 	t->estimate = PQgetisnull(r, 0, 2) ? 0 : strtod(PQgetvalue(r, 0, 2), NULL);
+	t->blocks = PQgetisnull(r, 0, 3) ? 0 : strtoull(PQgetvalue(r, 0, 3), NULL, 10);
 	PQclear(r);
 	return 0;
 }
@@ -231,31 +223,58 @@ end_copy_in(PGconn *dst, bool abandoned, trk_buf_t *err)
 	return rc;
 }
 
+void
+trk_backfill_range_where(uint32_t index, uint32_t count, uint64_t blocks, trk_buf_t *where)
+{
+	uint64_t	from = blocks * index / count;
+	uint64_t	to = blocks * (index + 1) / count;
+
+	trk_buf_reset(where);
+	if (count <= 1)
+		return;
+	/* the first range from the start, the last to the end: the table may
+	 * have grown since its size was read */
+	if (index > 0)
+		trk_buf_appendf(where, "ctid >= '(%llu,0)'::tid", (unsigned long long) from);
+	if (index + 1 < count)
+		trk_buf_appendf(where, "%sctid < '(%llu,0)'::tid", index > 0 ? " AND " : "",
+						(unsigned long long) to);
+}
+
+static bool
+stopping(trk_backfill_shared_t *sh)
+{
+	return atomic_load(&sh->stop) || (sh->cancel != NULL && atomic_load(sh->cancel));
+}
+
 int
 trk_backfill_copy(PGconn *src, PGconn *dst, const trk_table_name_t *input,
 				  const trk_backfill_table_t *t, const trk_table_name_t *output,
-				  trk_backfill_progress_fn progress, void *arg, int64_t *rows, trk_buf_t *err)
+				  const char *where, trk_backfill_shared_t *sh, trk_buf_t *err)
 {
 	trk_buf_t	out = {0};
 	trk_buf_t	in = {0};
 	PGresult   *r;
-	double		start = now_s();
-	double		next = start + 1;
 	int64_t		n = 0;
 	bool		any = false;
 	int			got;
 	char	   *buf;
 
-	*rows = 0;
-	if ((got = holds_rows(src, input, !t->partitioned, &any, "cannot read the input table",
-						  err)) != 0)
-		return got;
-	if (!any)
-		return 0;				/* nothing to copy: the output is not asked */
+	if (where == NULL || where[0] == '\0')
+	{
+		where = NULL;
+		if ((got = holds_rows(src, input, !t->partitioned, &any, "cannot read the input table",
+							  err)) != 0)
+			return got;
+		if (!any)
+			return 0;			/* nothing to copy: the output is not asked */
+	}
 	trk_buf_append(&out, "COPY (SELECT ");
 	trk_buf_append(&out, trk_buf_cstr((trk_buf_t *) &t->columns));
 	trk_buf_append(&out, t->partitioned ? " FROM " : " FROM ONLY ");
 	trk_quote_table(&out, input);
+	if (where)
+		trk_buf_appendf(&out, " WHERE %s", where);
 	trk_buf_append(&out, ") TO STDOUT");
 	trk_buf_append(&in, "COPY ");
 	trk_quote_table(&in, output);
@@ -294,12 +313,19 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const trk_table_name_t *input,
 			end_copy_in(dst, true, err);
 			return -1;
 		}
-		if ((++n & 0xfff) == 0 && progress != NULL && now_s() >= next)
+		if ((++n & 0x3ff) == 0)
 		{
-			next = now_s() + 1;
-			progress(arg, n, next - 1 - start);
+			atomic_fetch_add(&sh->rows, 0x400);
+			if (stopping(sh))
+			{
+				trk_buf_append(err, "the backfill was called off");
+				end_copy_out(src, true);
+				end_copy_in(dst, true, err);
+				return -1;
+			}
 		}
 	}
+	atomic_fetch_add(&sh->rows, n & 0x3ff);
 	if (got == -2)
 	{
 		trk_pq_fail(err, "cannot copy from the input", src, NULL);
@@ -318,10 +344,5 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const trk_table_name_t *input,
 	}
 	PQclear(r);
 	end_copy_out(src, false);
-	if ((got = end_copy_in(dst, false, err)) != 0)
-		return got;
-	*rows = n;
-	if (progress != NULL)
-		progress(arg, n, now_s() - start);
-	return 0;
+	return end_copy_in(dst, false, err);
 }

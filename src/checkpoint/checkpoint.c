@@ -52,10 +52,19 @@ trk_checkpoint_ensure_table(PGconn *pg, trk_buf_t *err)
 		" database text NOT NULL,"
 		" slot text NOT NULL,"
 		" updated_at timestamptz NOT NULL DEFAULT now());"
-		"ALTER TABLE trucker.checkpoints"
-		" ADD COLUMN IF NOT EXISTS stopped_lsn pg_lsn,"
-		" ADD COLUMN IF NOT EXISTS stopped_error text,"
-		" ADD COLUMN IF NOT EXISTS skip_lsn pg_lsn;"
+		/* columns of later versions: ALTER only when one is missing, as
+		 * ALTER TABLE locks out the other inputs' checkpoint writes */
+		"DO $trk$ BEGIN"
+		" IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'trucker.checkpoints'::regclass"
+		"  AND attname = 'state' AND NOT attisdropped) THEN"
+		"  ALTER TABLE trucker.checkpoints"
+		"   ADD COLUMN IF NOT EXISTS stopped_lsn pg_lsn,"
+		"   ADD COLUMN IF NOT EXISTS stopped_error text,"
+		"   ADD COLUMN IF NOT EXISTS skip_lsn pg_lsn,"
+		"   ADD COLUMN state text NOT NULL DEFAULT 'streaming'"
+		"    CHECK (state IN ('backfilling', 'streaming'));"
+		" END IF;"
+		"END $trk$;"
 		"CREATE TABLE IF NOT EXISTS trucker.dead_letters ("
 		" id bigserial PRIMARY KEY,"
 		" pipeline text NOT NULL,"
@@ -142,8 +151,8 @@ int
 trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_buf_t *err)
 {
 	PGresult   *r = PQexec(pg, "SELECT pipeline, lsn::text, system_identifier, database, slot, "
-						   "stopped_lsn::text, stopped_error, skip_lsn::text "
-						   "FROM trucker.checkpoints");
+						   "stopped_lsn::text, stopped_error, skip_lsn::text, "
+						   "state = 'backfilling' FROM trucker.checkpoints");
 	int			n;
 
 	*rows = NULL;
@@ -170,6 +179,7 @@ trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_
 		if (!PQgetisnull(r, i, 7) &&
 			!trk_lsn_parse(PQgetvalue(r, i, 7), (size_t) PQgetlength(r, i, 7), &row->skip_lsn))
 			row->skip_lsn = 0;
+		row->backfilling = strcmp(PQgetvalue(r, i, 8), "t") == 0;
 	}
 	*nrows = (size_t) n;
 	PQclear(r);
@@ -186,11 +196,70 @@ trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn, const cha
 								 "INSERT INTO trucker.checkpoints "
 								 "(pipeline, lsn, system_identifier, database, slot) "
 								 "VALUES ($1, $2::pg_lsn, $3, $4, $5) "
-								 "ON CONFLICT (pipeline) DO NOTHING",
+								 "ON CONFLICT (pipeline) DO UPDATE SET lsn = EXCLUDED.lsn, "
+								 "system_identifier = EXCLUDED.system_identifier, "
+								 "database = EXCLUDED.database, slot = EXCLUDED.slot, "
+								 "updated_at = now(), stopped_lsn = NULL, stopped_error = NULL, "
+								 "skip_lsn = NULL, state = 'streaming' "
+								 "WHERE trucker.checkpoints.state = 'backfilling'",
 								 5, NULL, values, NULL, NULL, 0);
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return trk_pq_fail(err, "cannot insert into trucker.checkpoints", pg, r);
+	if (strcmp(PQcmdTuples(r), "1") != 0)
+	{
+		/* read just before: only another writer can have put it there */
+		trk_buf_appendf(err, "pipeline %s has a checkpoint already: another trucker writes "
+						"the same output", pipeline);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+int
+trk_checkpoint_begin_backfill(PGconn *pg, const char *pipeline, const char *sysid,
+							  const char *database, const char *slot, trk_buf_t *err)
+{
+	const char *values[4] = {pipeline, sysid, database, slot};
+	PGresult   *r = PQexecParams(pg,
+								 "INSERT INTO trucker.checkpoints "
+								 "(pipeline, lsn, system_identifier, database, slot, state) "
+								 "VALUES ($1, '0/0', $2, $3, $4, 'backfilling') "
+								 "ON CONFLICT (pipeline) DO UPDATE SET lsn = '0/0', "
+								 "system_identifier = EXCLUDED.system_identifier, "
+								 "database = EXCLUDED.database, slot = EXCLUDED.slot, "
+								 "updated_at = now(), stopped_lsn = NULL, stopped_error = NULL, "
+								 "skip_lsn = NULL, state = 'backfilling'",
+								 4, NULL, values, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return trk_pq_fail(err, "cannot mark the pipeline backfilling", pg, r);
+	PQclear(r);
+	return 0;
+}
+
+int
+trk_checkpoint_end_backfill(PGconn *pg, const char *pipeline, trk_lsn_t lsn, trk_buf_t *err)
+{
+	char		lsn_text[TRK_LSN_BUFSIZE];
+	const char *values[2] = {pipeline, trk_lsn_format(lsn, lsn_text)};
+	PGresult   *r = PQexecParams(pg,
+								 "UPDATE trucker.checkpoints SET lsn = $2::pg_lsn, "
+								 "state = 'streaming', updated_at = now() "
+								 "WHERE pipeline = $1 AND state = 'backfilling'",
+								 2, NULL, values, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return trk_pq_fail(err, "cannot end the pipeline's backfill", pg, r);
+	if (strcmp(PQcmdTuples(r), "1") != 0)
+	{
+		trk_buf_appendf(err, "pipeline %s is no longer backfilling in its output: another "
+						"session changed its checkpoint", pipeline);
+		PQclear(r);
+		return -1;
+	}
 	PQclear(r);
 	return 0;
 }

@@ -56,6 +56,7 @@ static const keydef_t pipeline_keys[] = {
 	{"operations", KT_LIST, false, false, "insert|update|delete", "[insert, update, delete]",
 	"which source operations the pipeline applies"},
 	{"batch", KT_MAP, false, false, NULL, NULL, "how changes are grouped into destination transactions"},
+	{"backfill", KT_MAP, false, false, NULL, NULL, "how a new pipeline copies the rows its input holds"},
 	{"on_error", KT_ENUM, false, false, "stop|dead_letter", "stop",
 	"what a failing change does: stop the pipeline, or go to trucker.dead_letters"},
 	{"redact", KT_LIST, false, false, NULL, NULL,
@@ -83,6 +84,11 @@ static const keydef_t batch_keys[] = {
 	"… or when its first change has waited this long"},
 };
 
+static const keydef_t backfill_keys[] = {
+	{"workers", KT_INT, false, false, NULL, "4",
+	"connections that copy a large table at once, each a range of it (1 to 64)"},
+};
+
 const section_t trk_config_sections[] = {
 	{"trucker.yml", top_keys, NKEYS(top_keys)},
 	{"connections[]", connection_keys, NKEYS(connection_keys)},
@@ -90,6 +96,7 @@ const section_t trk_config_sections[] = {
 	{"input", input_keys, NKEYS(input_keys)},
 	{"output", output_keys, NKEYS(output_keys)},
 	{"batch", batch_keys, NKEYS(batch_keys)},
+	{"backfill", backfill_keys, NKEYS(backfill_keys)},
 };
 const size_t trk_config_nsections = NKEYS(trk_config_sections);
 

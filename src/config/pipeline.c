@@ -230,6 +230,21 @@ load_batch(pipe_loader_t *l, const trk_ynode_t *root, trk_pipeline_t *p)
 					   v->text);
 }
 
+static void
+load_backfill(pipe_loader_t *l, const trk_ynode_t *root, trk_pipeline_t *p)
+{
+	const trk_ynode_t *m = section_map(l, root, "backfill", false);
+	const trk_ynode_t *v;
+
+	p->backfill_workers = 4;
+	if (m == NULL)
+		return;
+	if ((v = trk_cfg_scalar(l->file, m, "workers", l->diags)) &&
+		!trk_cfg_parse_int(v->text, 1, 64, &p->backfill_workers))
+		trk_diag_error(l->diags, l->file, v->line, v->col,
+					   "workers must be a whole number from 1 to 64, not \"%s\"", v->text);
+}
+
 /*
  * first_sql_word finds the first word of text outside comments and
  * whitespace; returns its offset or -1 when text starts with a template tag.
@@ -505,6 +520,7 @@ trk_cfg_pipeline_from_text(const trk_config_t *cfg, bool have_connections,
 	load_operations(&l, trk_ymap_get(root, "operations"), pp);
 	load_columns(&l, trk_ymap_get(root, "redact"), "redact", &pp->redact, &pp->nredact);
 	load_batch(&l, root, pp);
+	load_backfill(&l, root, pp);
 	if ((v = trk_cfg_scalar(l.file, root, "on_error", diags)) != NULL)
 	{
 		if (strcmp(v->text, "stop") == 0)

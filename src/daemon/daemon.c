@@ -113,6 +113,9 @@ build_inputs(trk_daemon_t *d)
 		in->probe_timer.data = in;
 		uv_timer_init(&d->loop, &in->quiet_timer);
 		in->quiet_timer.data = in;
+		uv_timer_init(&d->loop, &in->bf.timer);
+		in->bf.timer.data = in;
+		in->bf.backoff_ms = TRK_BACKOFF_MIN_MS;
 		in->timer.data = in;
 		in->commit_timer.data = in;
 		d->ninputs++;
@@ -161,6 +164,9 @@ after_work(uv_work_t *w, int status)
 static void
 start_work(trk_input_t *in)
 {
+	/* what the start-up may read of the loop's state, fixed now */
+	for (size_t i = 0; i < in->npipes; i++)
+		in->pipes[i].copying_seen = in->pipes[i].copying;
 	in->state = IN_STARTING;
 	in->work.data = in;
 	in->work_running = true;
@@ -242,6 +248,7 @@ close_all(trk_daemon_t *d)
 		uv_close((uv_handle_t *) &d->inputs[i].commit_timer, NULL);
 		uv_close((uv_handle_t *) &d->inputs[i].probe_timer, NULL);
 		uv_close((uv_handle_t *) &d->inputs[i].quiet_timer, NULL);
+		uv_close((uv_handle_t *) &d->inputs[i].bf.timer, NULL);
 	}
 	if (d->has_control)
 		trk_control_close(&d->control, d->opts.control_path);
@@ -291,10 +298,12 @@ on_shutdown_timeout(uv_timer_t *t)
 	{
 		trk_input_t *in = &d->inputs[i];
 
-		if (in->work_running)
+		if (in->work_running || in->bf.running)
 		{
-			/* a start-up still blocks in libpq: nothing of it is committed */
-			trk_log_warn("start-up still running at exit", "connection", in->conn->name, NULL);
+			/* blocked in libpq: a start-up has committed nothing; a backfill
+			 * cut short is done again at the next start */
+			trk_log_warn("start-up or backfill still running at exit", "connection",
+						 in->conn->name, NULL);
 			_exit(0);
 		}
 		if (in->state != IN_CLOSED)
@@ -318,7 +327,10 @@ on_signal(uv_signal_t *s, int signum)
 	d->stopping = true;
 	uv_timer_start(&d->shutdown_timer, on_shutdown_timeout, (uint64_t) d->opts.shutdown_timeout_ms, 0);
 	for (size_t i = 0; i < d->ninputs; i++)
+	{
+		trk_input_backfill_cancel(&d->inputs[i]);
 		trk_input_shutdown(&d->inputs[i]);
+	}
 	trk_daemon_input_changed(d);
 }
 
@@ -346,6 +358,9 @@ free_inputs(trk_daemon_t *d)
 			trk_rowbatch_free(&in->dests[j].rows);
 		free(in->dests);
 		trk_router_free(&in->router);
+		trk_backfill_items_free(in->bf.items, in->bf.nitems);
+		free(in->bf.pipe);
+		trk_buf_free(&in->bf.err);
 		trk_buf_free(&in->setup_error);
 		trk_buf_free(&in->refused);
 		trk_buf_free(&in->err);
@@ -388,13 +403,14 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 	if (getenv("UV_THREADPOOL_SIZE") == NULL)
 	{
 		/*
-		 * Each input's start-up — a backfill may take hours — holds one of
-		 * libuv's worker threads (4 unless told): one per input, so that no
-		 * input waits for another's to start.  Read at its first use.
+		 * Each input's start-up, and its backfill beside the stream — which
+		 * may take hours — hold one of libuv's worker threads each (4 unless
+		 * told): two per input, so that none waits for another's.  Read at
+		 * its first use.
 		 */
-		char		n[16];
+		char		n[24];
 
-		snprintf(n, sizeof(n), "%zu", d.ninputs < 4 ? 4 : d.ninputs + 1);
+		snprintf(n, sizeof(n), "%zu", 2 * d.ninputs + 1 < 4 ? 4 : 2 * d.ninputs + 1);
 		setenv("UV_THREADPOOL_SIZE", n, 0);
 	}
 	uv_signal_init(&d.loop, &d.sigterm);

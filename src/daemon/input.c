@@ -76,6 +76,12 @@ trk_input_min_stored(const trk_input_t *in)
 			min = in->pipes[i].pos.stored;
 			any = true;
 		}
+	/* a backfill beside the stream needs every change after its snapshot */
+	if (in->bf.running && (!any || in->bf.hold < min))
+	{
+		min = in->bf.hold;
+		any = true;
+	}
 	return any ? min : in->start_lsn;
 }
 
@@ -165,6 +171,7 @@ trk_input_begin_streaming(trk_input_t *in)
 						 "pipeline", in->pipes[i].def->name,
 						 "lsn", trk_lsn_format(in->pipes[i].pos.stop, stop), NULL);
 		}
+	trk_input_backfill_launch(in);
 }
 
 void

@@ -10,12 +10,15 @@
  *   transform.c  between route and apply when a pipeline has transform.sql:
  *                its queries on the input database, and the queue that
  *                keeps every change in commit order meanwhile
+ *   backfill.c   new pipelines copied beside the stream, which they then
+ *                rejoin
  *   control.c    the control socket `trucker skip` and `resume` talk to
  */
 #ifndef TRK_DAEMON_INTERNAL_H
 #define TRK_DAEMON_INTERNAL_H
 
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -24,6 +27,7 @@
 #include "apply/mirror.h"
 #include "apply/rowbatch.h"
 #include "apply/write.h"
+#include "backfill/job.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/lsn.h"
@@ -55,9 +59,16 @@ typedef struct run_pipeline
 {
 	const trk_pipeline_t *def;	/* borrowed from the config */
 	run_dest_t *dest;			/* borrowed; its output session */
-	bool		has_row;		/* trucker.checkpoints has its row */
-	bool		parked;			/* no checkpoint, and its backfill failed: it
-								 * applies nothing until the next start */
+	bool		has_row;		/* trucker.checkpoints has its row, streaming */
+	bool		reset;			/* its row says 'backfilling': its output holds
+								 * part of a copy cut short */
+	bool		parked;			/* no checkpoint: it applies nothing, and
+								 * holds nothing of the slot, because its
+								 * backfill is pending or was refused */
+	bool		pending;		/* parked, to be backfilled beside the stream */
+	bool		copying;		/* a backfill beside the stream copies it
+								 * (the loop's) … */
+	bool		copying_seen;	/* … as the start-up running saw it */
 	trk_progress_t pos;			/* stored, writing, seen; pos.stop survives
 								 * restarts */
 	bool		skip;			/* the current transaction is not for it */
@@ -125,6 +136,25 @@ typedef enum setup_result
 	SETUP_REFUSE				/* streaming would lose or corrupt data */
 } setup_result_t;
 
+/* backfill.c: the backfill of an input's pending pipelines, beside its stream */
+typedef struct trk_input_backfill
+{
+	uv_work_t	work;
+	bool		running;
+	atomic_bool cancel;			/* trucker stops */
+	trk_lsn_t	hold;			/* while it runs, the slot is confirmed no
+								 * further */
+	trk_backfill_item_t *items; /* owned */
+	int		   *pipe;			/* owned; items[i] is pipes[pipe[i]] */
+	size_t		nitems;
+	trk_lsn_t	lsn;			/* the snapshot's consistent point */
+	int			rc;				/* trk_backfill_run's, or -1 before it */
+	trk_buf_t	err;
+	uv_timer_t	timer;			/* the next attempt, after a failure */
+	int			backoff_ms;
+	uint64_t	not_before;
+} trk_input_backfill_t;
+
 /* One input connection: its stream and everything it feeds. */
 typedef struct trk_input
 {
@@ -149,6 +179,7 @@ typedef struct trk_input
 								 * over */
 	trk_lsn_t	start_lsn;
 	char		sysid[32];
+	trk_input_backfill_t bf;
 
 	/* streaming */
 	trk_stream_t *stream;		/* owned */
@@ -209,6 +240,25 @@ typedef struct trk_input
 /* start.c */
 void		trk_input_setup_work(uv_work_t *w);
 void		trk_input_setup_release(trk_input_t *in);
+
+/* backfill.c */
+typedef struct trk_slot_wait
+{
+	const trk_connection_t *conn;
+	PGconn	   *src;			/* reads who is waited on */
+	const atomic_bool *cancel;	/* NULL, or: give up */
+	double		logged;
+} trk_slot_wait_t;
+
+PGconn	   *trk_input_backfill_connect(const trk_connection_t *c, trk_buf_t *err);
+bool		trk_input_slot_waiting(void *arg, double seconds);
+bool		trk_input_shares_output(const trk_input_t *in, const run_pipeline_t *p);
+void		trk_input_park(run_pipeline_t *p, const char *why);
+trk_backfill_item_t *trk_input_backfill_items(const trk_input_t *in,
+											  bool (*pick) (const run_pipeline_t *p),
+											  int **index, size_t *n);
+void		trk_input_backfill_launch(trk_input_t *in);
+void		trk_input_backfill_cancel(trk_input_t *in);
 
 /* input.c */
 void		trk_input_begin_streaming(trk_input_t *in);

@@ -17,7 +17,6 @@
  * for input.c.  Log lines are single writes, safe from this thread.
  */
 #include "internal.h"
-#include "backfill/copy.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/pqmsg.h"
@@ -193,11 +192,15 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 		if (p->dest != d)
 			continue;
 		p->has_row = false;
+		p->reset = false;
 		p->parked = false;
+		p->pending = false;
 		p->pos.stop = 0;
 		p->skip_lsn = 0;
 		for (size_t j = 0; j < nrows; j++)
-			if (strcmp(rows[j].pipeline, p->def->name) == 0)
+			if (strcmp(rows[j].pipeline, p->def->name) == 0 && rows[j].backfilling)
+				p->reset = true;
+			else if (strcmp(rows[j].pipeline, p->def->name) == 0)
 			{
 				p->has_row = true;
 				p->pos.stored = rows[j].lsn;
@@ -404,252 +407,18 @@ pick_foreign(const run_pipeline_t *p, const void *arg)
 /*
  * copies: a pipeline without a checkpoint that the default mirror writes,
  * inserts included (one applying only deletes, say, follows rows loaded
- * some other way)
+ * some other way), and that no backfill beside the stream copies already
  */
 static bool
 copies(const run_pipeline_t *p)
 {
-	if (p->has_row || p->parked || p->dest->setup_conn == NULL ||
+	if (p->has_row || p->parked || p->copying_seen || p->dest->setup_conn == NULL ||
 		!(p->def->operations & TRK_OP_INSERT))
 		return false;
 	for (int k = 0; k < TRK_SQL_COUNT; k++)
 		if (p->def->sql[k] != NULL)
 			return false;
 	return true;
-}
-
-/* shares_output: another pipeline of in writes p's output table */
-static bool
-shares_output(const trk_input_t *in, const run_pipeline_t *p)
-{
-	for (size_t i = 0; i < in->npipes; i++)
-	{
-		const run_pipeline_t *o = &in->pipes[i];
-
-		if (o != p && o->dest == p->dest &&
-			strcmp(o->def->output_table.schema, p->def->output_table.schema) == 0 &&
-			strcmp(o->def->output_table.name, p->def->output_table.name) == 0)
-			return true;
-	}
-	return false;
-}
-
-typedef struct copy_progress
-{
-	const run_pipeline_t *p;
-	double		estimate;
-	double		logged;			/* seconds in, at the last line */
-} copy_progress_t;
-
-/* on_copy_progress logs rows copied, estimate, rate and ETA every 5 s */
-static void
-on_copy_progress(void *arg, int64_t rows, double seconds)
-{
-	copy_progress_t *cp = arg;
-	char		n[24],
-				total[24],
-				rate[24],
-				eta[24];
-	double		r = seconds > 0 ? (double) rows / seconds : 0;
-
-	if (seconds - cp->logged < 5)
-		return;
-	cp->logged = seconds;
-	snprintf(n, sizeof(n), "%lld", (long long) rows);
-	snprintf(total, sizeof(total), "%.0f", cp->estimate);
-	snprintf(rate, sizeof(rate), "%.0f", r);
-	if (r > 0 && cp->estimate > (double) rows)
-		snprintf(eta, sizeof(eta), "%.0fs", (cp->estimate - (double) rows) / r);
-	else
-		snprintf(eta, sizeof(eta), "?");
-	trk_log_info("backfilling", "pipeline", cp->p->def->name, "rows", n, "estimate", total,
-				 "rows_per_s", rate, "eta", eta, NULL);
-}
-
-/*
- * park: p cannot be backfilled for a reason of its own (its output refuses
- * the rows, or holds some already; its input refuses to be read).  It
- * applies nothing this run, holds nothing of the slot, and has no
- * checkpoint, so the next start tries its backfill again; the other
- * pipelines go on.
- */
-static void
-park(run_pipeline_t *p, const char *why)
-{
-	trk_log_error("pipeline not backfilled: it applies nothing until this is fixed; trucker "
-				  "backfills it at its next start", "pipeline", p->def->name, "error", why, NULL);
-	p->parked = true;
-	p->pos.stored = 0;
-	p->pos.stop = 1;			/* skips every transaction */
-}
-
-/*
- * settle takes a backfill step's outcome: 0 goes on; a refusal parks p (true:
- * the others go on); anything else makes the input retry (false).
- */
-static bool
-settle(trk_input_t *in, run_pipeline_t *p, int rc, trk_buf_t *err, bool *parked)
-{
-	*parked = false;
-	if (rc == 0)
-		return true;
-	if (rc == TRK_BACKFILL_REFUSED)
-	{
-		park(p, trk_buf_cstr(err));
-		*parked = true;
-		return true;
-	}
-	set_result(in, SETUP_RETRY, "pipeline %s: backfill: %s", p->def->name, trk_buf_cstr(err));
-	return false;
-}
-
-/* exec_dst runs a command on the output, by the rules of trk_backfill_refusal */
-static int
-exec_dst(PGconn *dst, const char *sql, trk_buf_t *err)
-{
-	PGresult   *r = PQexec(dst, sql);
-	int			rc;
-
-	if (PQresultStatus(r) == PGRES_COMMAND_OK)
-	{
-		PQclear(r);
-		return 0;
-	}
-	rc = trk_backfill_refusal(dst, r);
-	trk_pq_fail(err, sql, dst, r);
-	return rc;
-}
-
-/*
- * backfill_one copies p's input, as src's snapshot sees it, into its
- * output in one output transaction that ends with the checkpoint row at
- * lsn: after a crash there is neither a row nor a checkpoint, and the next
- * start copies again from a new snapshot.  False: the input must retry.
- */
-static bool
-backfill_one(trk_input_t *in, run_pipeline_t *p, PGconn *src, const trk_slot_info_t *si,
-			 trk_lsn_t lsn, trk_buf_t *err)
-{
-	PGconn	   *dst = p->dest->setup_conn;
-	trk_backfill_table_t t = {0};
-	copy_progress_t cp = {p, 0, 0};
-	const trk_table_name_t *it = &p->def->input_table;
-	const trk_table_name_t *ot = &p->def->output_table;
-	bool		empty = false;
-	bool		parked = false;
-	int64_t		rows = 0;
-	bool		ok;
-	char		at[TRK_LSN_BUFSIZE];
-	char		n[24];
-	char		secs[24];
-	double		start;
-	struct timespec ts;
-
-	trk_buf_reset(err);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	start = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-	if (trk_backfill_savepoint(src, false, err) != 0)
-	{
-		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(err));
-		return false;
-	}
-	ok = settle(in, p, trk_backfill_describe(src, it, &t, err), err, &parked) &&
-		!parked && settle(in, p, exec_dst(dst, "BEGIN", err), err, &parked) && !parked &&
-		settle(in, p, exec_dst(dst, "SET LOCAL statement_timeout = 0", err), err, &parked) &&
-		!parked &&
-		settle(in, p, trk_backfill_output_empty(dst, ot, &empty, err), err,
-			   &parked);
-	if (!ok || parked)
-		goto done;
-	if (!empty && !shares_output(in, p))
-	{
-		trk_buf_reset(err);
-		trk_buf_appendf(err, "it has no checkpoint, but its output %s.%s holds rows: a new "
-						"pipeline is backfilled into an empty output (empty it, or point the "
-						"pipeline at another table)", ot->schema, ot->name);
-		park(p, trk_buf_cstr(err));
-		goto done;
-	}
-	cp.estimate = t.estimate;
-	trk_log_info("backfill started", "pipeline", p->def->name, "input", it->name,
-				 "lsn", trk_lsn_format(lsn, at), NULL);
-	ok = settle(in, p, trk_backfill_copy(src, dst, it, &t, ot, on_copy_progress, &cp, &rows,
-										 err), err, &parked);
-	if (!ok || parked)
-		goto done;
-	if (trk_checkpoint_insert(dst, p->def->name, lsn, si->system_identifier, si->database,
-							  in->conn->slot, err) != 0)
-	{
-		set_result(in, SETUP_RETRY, "pipeline %s: backfill: %s", p->def->name, trk_buf_cstr(err));
-		ok = false;
-		goto done;
-	}
-	/* a deferred constraint may refuse the rows only now */
-	ok = settle(in, p, exec_dst(dst, "COMMIT", err), err, &parked);
-	if (!ok || parked)
-		goto done;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	snprintf(n, sizeof(n), "%lld", (long long) rows);
-	snprintf(secs, sizeof(secs), "%.1f", (double) ts.tv_sec + (double) ts.tv_nsec / 1e9 - start);
-	trk_log_info("backfill done", "pipeline", p->def->name, "rows", n, "seconds", secs,
-				 "lsn", at, NULL);
-	p->has_row = true;
-	p->pos.stored = lsn;
-done:
-	if (PQtransactionStatus(dst) != PQTRANS_IDLE)
-		PQclear(PQexec(dst, "ROLLBACK"));	/* what a failed or parked backfill did */
-	trk_backfill_table_free(&t);
-	if (ok && trk_backfill_savepoint(src, true, err) != 0)
-	{
-		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(err));
-		ok = false;
-	}
-	return ok;
-}
-
-/*
- * backfill copies every pipeline that copies() as of snapshot, the
- * exported snapshot of a slot whose consistent point is lsn: what committed
- * before it is in the copy, what commits after comes through the stream.
- * The input tables are locked first, in the snapshot's transaction.
- */
-static bool
-backfill(trk_input_t *in, const trk_slot_info_t *si, const char *snapshot, trk_lsn_t lsn)
-{
-	trk_buf_t	err = {0};
-	PGconn	   *src = trk_input_connect(in->conn, false, false, &err);
-	bool		ok = src != NULL;
-	bool		parked;
-
-	if (src == NULL)
-		set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
-	else if (trk_backfill_begin(src, snapshot, &err) != 0)
-	{
-		set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name, trk_buf_cstr(&err));
-		ok = false;
-	}
-	for (size_t i = 0; ok && i < in->npipes; i++)
-	{
-		run_pipeline_t *p = &in->pipes[i];
-
-		if (copies(p))
-		{
-			trk_buf_reset(&err);
-			ok = trk_backfill_savepoint(src, false, &err) == 0 &&
-				settle(in, p, trk_backfill_lock(src, &p->def->input_table, &err), &err, &parked) &&
-				trk_backfill_savepoint(src, true, &err) == 0;
-			if (!ok && in->setup == SETUP_OK)
-				set_result(in, SETUP_RETRY, "input \"%s\": %s", in->conn->name,
-						   trk_buf_cstr(&err));
-		}
-	}
-	for (size_t i = 0; ok && i < in->npipes; i++)
-		if (copies(&in->pipes[i]))
-			ok = backfill_one(in, &in->pipes[i], src, si, lsn, &err);
-	if (src)
-		PQfinish(src);
-	trk_buf_free(&err);
-	return ok;
 }
 
 /* any_copies: some pipeline of in is to be backfilled */
@@ -662,89 +431,50 @@ any_copies(const trk_input_t *in)
 	return false;
 }
 
-/* slot_wait: a slot being created waits; src reads who for the log */
-typedef struct slot_wait
-{
-	const trk_input_t *in;
-	PGconn	   *src;
-} slot_wait_t;
-
-static void
-on_slot_waiting(void *arg, double seconds)
-{
-	slot_wait_t *w = arg;
-	PGresult   *r;
-	char		secs[24];
-
-	snprintf(secs, sizeof(secs), "%.0f", seconds);
-	/* sessions holding an xid (any role's: backend_type hides from others),
-	 * and prepared transactions, which have no session */
-	r = PQexec(w->src, "SELECT (SELECT string_agg(pid || ':' || backend_xid, ',' ORDER BY pid)"
-			   "  FROM pg_stat_activity WHERE backend_xid IS NOT NULL"
-			   "  AND backend_type IS DISTINCT FROM 'walsender'),"
-			   " (SELECT string_agg(quote_literal(gid) || ':' || transaction, ',')"
-			   "  FROM pg_prepared_xacts)");
-	trk_log_warn("creating the replication slot waits for the transactions running on the "
-				 "source to end", "connection", w->in->conn->name, "seconds", secs,
-				 "pid_xid", PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0) ?
-				 PQgetvalue(r, 0, 0) : NULL,
-				 "prepared", PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 1) ?
-				 PQgetvalue(r, 0, 1) : NULL, NULL);
-	PQclear(r);
-}
-
 /*
- * backfill_aside backfills beside a slot that already exists: from the
- * snapshot of a temporary slot, which goes when its connection closes.
- * The stream starts no later than the existing slot's position, so the
- * new pipelines miss nothing after the temporary one's consistent point,
- * and skip what comes before.  No room for a temporary slot (all
- * max_replication_slots taken) parks the pipelines to copy; the others
- * stream.
+ * backfill_first copies, at the first start, every pipeline that copies()
+ * as of snapshot, exported by the creation of the connection's slot at lsn:
+ * nothing streams yet, so nothing has to wait.  False: the input must retry.
  */
 static bool
-backfill_aside(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
+backfill_first(trk_input_t *in, const trk_slot_info_t *si, const char *snapshot, trk_lsn_t lsn)
 {
-	slot_wait_t wait = {in, src};
 	trk_buf_t	err = {0};
-	int			rc;
-	char		slot[64];
-	char		snapshot[TRK_SNAPSHOT_NAME_SIZE];
-	trk_lsn_t	lsn;
-	PGconn	   *repl = trk_input_connect(in->conn, false, true, &err);
-	bool		ok = false;
-	struct timespec ts;
+	trk_backfill_job_t job;
+	int		   *index = NULL;
+	bool		ok = true;
 
-	/* unique in the cluster: the connection's slot is, and one run is one pid */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(slot, sizeof(slot), "%.36s_backfill_%ld_%04lx", in->conn->slot, (long) getpid(),
-			 (unsigned long) (ts.tv_nsec & 0xffff));
-	if (repl == NULL)
-		set_result(in, SETUP_RETRY, "input %s", trk_buf_cstr(&err));
-	else if ((rc = trk_slot_create(repl, slot, true, &lsn, snapshot, on_slot_waiting, &wait,
-								   &err)) != 0)
+	memset(&job, 0, sizeof(job));
+	job.input = in->conn;
+	job.connect = trk_input_backfill_connect;
+	job.snapshot = snapshot;
+	job.lsn = lsn;
+	job.system_identifier = si->system_identifier;
+	job.database = si->database;
+	job.slot = in->conn->slot;
+	job.items = trk_input_backfill_items(in, copies, &index, &job.nitems);
+	trk_backfill_run(&job, &err);
+	for (size_t i = 0; i < job.nitems; i++)
 	{
-		if (rc == TRK_SLOT_FULL)
+		run_pipeline_t *p = &in->pipes[index[i]];
+		trk_backfill_item_t *item = &job.items[i];
+
+		if (item->outcome == TRK_BACKFILL_DONE)
 		{
-			for (size_t i = 0; i < in->npipes; i++)
-				if (copies(&in->pipes[i]))
-					park(&in->pipes[i], trk_buf_cstr(&err));
-			ok = true;
+			p->has_row = true;
+			p->pos.stored = lsn;
 		}
-		else
-			set_result(in, SETUP_RETRY, "input \"%s\": backfill: %s", in->conn->name,
-					   trk_buf_cstr(&err));
+		else if (item->outcome == TRK_BACKFILL_PARK)
+			trk_input_park(p, trk_buf_cstr(&item->why));
+		else if (ok)
+		{
+			set_result(in, SETUP_RETRY, "pipeline %s: backfill: %s", p->def->name,
+					   trk_buf_cstr(&item->why));
+			ok = false;
+		}
 	}
-	else
-	{
-		char		at[TRK_LSN_BUFSIZE];
-
-		trk_log_info("temporary replication slot created for a backfill", "connection",
-					 in->conn->name, "slot", slot, "lsn", trk_lsn_format(lsn, at), NULL);
-		ok = backfill(in, si, snapshot, lsn);
-	}
-	if (repl)
-		PQfinish(repl);
+	trk_backfill_items_free(job.items, job.nitems);
+	free(index);
 	trk_buf_free(&err);
 	return ok;
 }
@@ -822,12 +552,12 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 	{
 		char		snapshot[TRK_SNAPSHOT_NAME_SIZE];
 		bool		copy = any_copies(in);
-		slot_wait_t wait = {in, src};
+		trk_slot_wait_t wait = {in->conn, src, NULL, 0};
 
 		repl = trk_input_connect(in->conn, false, true, &err);
 		if (repl == NULL || trk_slot_create(repl, in->conn->slot, false, &in->start_lsn,
-											copy ? snapshot : NULL, on_slot_waiting, &wait,
-											&err) != 0)
+											copy ? snapshot : NULL, trk_input_slot_waiting,
+											&wait, &err) != 0)
 		{
 			set_result(in, SETUP_RETRY, "%s", trk_buf_cstr(&err));
 			goto done;
@@ -835,7 +565,7 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 		trk_log_info("replication slot created", "connection", in->conn->name,
 					 "slot", in->conn->slot, "lsn", trk_lsn_format(in->start_lsn, a), NULL);
 		/* its snapshot lives while repl runs no other command */
-		if (copy && !backfill(in, si, snapshot, in->start_lsn))
+		if (copy && !backfill_first(in, si, snapshot, in->start_lsn))
 			goto done;
 	}
 	if (si->slot_exists && strcmp(si->plugin, "wal2json") != 0)
@@ -853,8 +583,18 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 		goto done;
 	}
 
-	if ((any_row || si->slot_exists) && any_copies(in) && !backfill_aside(in, src, si))
-		goto done;
+	/* beside a slot that exists, the copies wait for the stream to run (backfill.c) */
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		if (!p->has_row && (p->copying_seen || copies(p)))
+		{
+			p->parked = p->pending = true;
+			p->pos.stored = 0;
+			p->pos.stop = 1;	/* skips every transaction until it has a checkpoint */
+		}
+	}
 
 	/* pipelines not backfilled start here: templates (not served yet), or no inserts */
 	for (size_t i = 0; i < in->npipes; i++)

@@ -228,14 +228,15 @@ mono_s(void)
 }
 
 /*
- * exec_waiting is PQexec that calls waiting while the server takes its
- * time: 2 s in, then every 10 s.
+ * exec_waiting is PQexec that calls waiting every second while the server
+ * takes its time, and cancels the command when waiting says so.
  */
 static PGresult *
 exec_waiting(PGconn *pg, const char *sql, trk_slot_waiting_fn waiting, void *arg)
 {
 	double		start = mono_s();
-	double		next = start + 2;
+	double		next = start + 1;
+	bool		cancelled = false;
 	PGresult   *r = NULL;
 	PGresult   *last = NULL;
 
@@ -255,8 +256,19 @@ exec_waiting(PGconn *pg, const char *sql, trk_slot_waiting_fn waiting, void *arg
 			break;				/* PQgetResult reports what is wrong */
 		if (n == 0)
 		{
-			waiting(arg, mono_s() - start);
-			next = mono_s() + 10;
+			next = mono_s() + 1;
+			if (!cancelled && !waiting(arg, mono_s() - start))
+			{
+				PGcancel   *c = PQgetCancel(pg);
+				char		why[256];
+
+				cancelled = true;
+				if (c != NULL)
+				{
+					PQcancel(c, why, sizeof(why));
+					PQfreeCancel(c);
+				}
+			}
 			continue;
 		}
 		if (PQconsumeInput(pg) != 1)

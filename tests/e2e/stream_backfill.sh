@@ -3,11 +3,13 @@
 #      workload (inserts, updates, deletes) all through the backfill and
 #      after: the output equals the source;
 #  (b) a pipeline added beside an established one, on the existing slot:
-#      backfilled from a temporary slot's snapshot, with trucker killed
-#      (SIGKILL) in the middle of its copy — the killed copy leaves nothing
-#      behind, the next start copies again, and both outputs equal the
-#      source; no temporary slot remains; a transaction left open on the
-#      source holds the temporary slot's creation, and the log names it;
+#      backfilled from a temporary slot's snapshot by four workers while
+#      the established one streams on, with trucker killed (SIGKILL) in the
+#      middle of its copy — the killed copy leaves its row 'backfilling',
+#      the next start empties the output and copies again, and both
+#      outputs equal the source; no temporary slot remains; a transaction
+#      left open on the source holds the temporary slot's creation, and the
+#      log names it;
 #  (c) an output that already holds rows parks its pipeline with an error
 #      naming the fix, while the others stream; emptied, the next start
 #      backfills it;
@@ -65,7 +67,7 @@ add_pipeline big2 public.big public.big2
 # transactional), so that trucker is killed in the middle of it
 on_dst -c "CREATE SEQUENCE once" -c "CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS \$\$
 BEGIN
-	IF NEW.id = 25000 AND nextval('once') = 1 THEN PERFORM pg_sleep(3); END IF;
+	IF NEW.id = 25000 AND nextval('once') = 1 THEN PERFORM pg_sleep(5); END IF;
 	RETURN NEW;
 END \$\$" -c "CREATE TRIGGER stall BEFORE INSERT ON big2 FOR EACH ROW EXECUTE FUNCTION stall()"
 on_src -c "INSERT INTO big VALUES (70001, 7, 'before the second start')"
@@ -81,8 +83,14 @@ wait_until "no word of the transaction the slot waits for" \
 	grep -q "msg=\"creating the replication slot waits.*pid_xid=$holder_pid:" "$trucker_log"
 wait_until "big2's copy did not stall at row 25,000" \
 	sql_is q_dst "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" 1
+# the established pipeline streams while big2 copies
+on_src -c "INSERT INTO big VALUES (70005, 7, 'during the copy')"
+wait_until "big did not stream during big2's copy" \
+	sql_is q_dst "SELECT v FROM big WHERE id = 70005" "during the copy"
+expect_sql q_dst "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" 1
+expect_sql q_dst "SELECT count(*) FROM big2 WHERE id = 70005" 0
 trucker_kill
-expect_sql q_dst "SELECT count(*) FROM trucker.checkpoints WHERE pipeline = 'big2'" 0
+expect_sql q_dst "SELECT state FROM trucker.checkpoints WHERE pipeline = 'big2'" backfilling
 on_src -c "INSERT INTO big VALUES (70002, 7, 'between the starts')"
 trucker_start
 on_src -c "INSERT INTO big VALUES (70003, 7, 'after')"
@@ -92,6 +100,11 @@ wait_same big big2
 expect_sql q_dst "SELECT last_value FROM once" 2
 [ "$(grep -F 'msg="backfill started"' "$trucker_log" | grep -c 'pipeline=big2 ')" -ge 2 ] ||
 	{ show_log; fail "big2's backfill was not started again after the kill"; }
+grep -F 'msg="backfill emptied the output of an earlier attempt"' "$trucker_log" |
+	grep -q 'pipeline=big2' || { show_log; fail "big2's output was not emptied before the copy"; }
+grep -F 'msg="backfill copying"' "$trucker_log" | grep -q 'pipeline=big2 workers=4 ' ||
+	{ show_log; fail "big2 was not copied by four workers"; }
+expect_sql q_dst "SELECT state FROM trucker.checkpoints WHERE pipeline = 'big2'" streaming
 # the temporary slot went with its connection: the input's own is the only one
 expect_sql q_src "SELECT string_agg(slot_name, ',') FROM pg_replication_slots WHERE database = current_database()" "$slot"
 trucker_stop
