@@ -2,8 +2,8 @@
 # backfill.sh — how fast `trucker run` backfills a new default-mirror
 # pipeline, against a COPY piped between the same clusters, in the same run.
 #
-#   bench/backfill.sh [--quick] [--rounds N] [--rows N] [--trucker PATH]
-#                     [--ports SRC,DST] [--keep]
+#   bench/backfill.sh [--quick] [--rounds N] [--rows N] [--workers LIST]
+#                     [--trucker PATH] [--ports SRC,DST] [--keep]
 #
 # Starts two throwaway PostgreSQL 15 clusters (tests/harness/pg.sh) in a temp
 # folder removed at exit.  The source holds `bench` (as in bench/stream.sh),
@@ -12,7 +12,9 @@
 #             into an empty table (the reference)
 #   trucker   `trucker run` on a pipelines folder with one default mirror of
 #             `bench` and no checkpoint: from its launch until its log says
-#             "backfill done" (slot creation included)
+#             "backfill done" (slot creation included), once for each
+#             number of copy workers in --workers (default 1,2,4: how the
+#             parallel copy scales)
 # Both read the source over TCP on 127.0.0.1 and write the destination over
 # its Unix socket.  --quick: 10x fewer rows, a smoke run.  Only one run at a
 # time: it waits for /tmp/trucker-bench.lock, shared with the other benches.
@@ -21,7 +23,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 trucker=$root/build/trucker
-quick=0 keep=0 rounds=3 rows=5000000
+quick=0 keep=0 rounds=3 rows=5000000 workers=1,2,4
 ports=55442,55443
 command_line="bench/backfill.sh${*:+ $*}"
 
@@ -31,6 +33,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--rounds) rounds=$2; shift ;;
 	--rows) rows=$2; shift ;;
+	--workers) workers=$2; shift ;;
 	--trucker) trucker=$2; shift ;;
 	--ports) ports=$2; shift ;;
 	--keep) keep=1 ;;
@@ -71,9 +74,9 @@ run_copy() {
 	[ "$(dq d_copy -c "select count(*) from bench")" = "$rows" ] || echo " (WRONG COUNT)"
 }
 
-# run_trucker ROUND — seconds from launch to "backfill done", or FAILED
+# run_trucker ROUND WORKERS — seconds from launch to "backfill done", or FAILED
 run_trucker() {
-	local d=$tmp/t$1 t0
+	local d=$tmp/t$1-$2 t0
 	fresh d_trucker
 	sq bench -c "select pg_drop_replication_slot(slot_name) from pg_replication_slots" >/dev/null
 	mkdir -p "$d/p/m"
@@ -93,7 +96,7 @@ connections:
     database: d_trucker
     user: postgres
 YML
-	printf 'input:  {connection: src, table: public.bench}\noutput: {connection: dst, table: public.bench}\n' >"$d/p/m/config.yml"
+	printf 'input:  {connection: src, table: public.bench}\noutput: {connection: dst, table: public.bench}\nbackfill: {workers: %s}\n' "$2" >"$d/p/m/config.yml"
 	t0=$(now)
 	"$trucker" run --control "$d/ctl.sock" -c "$d/trucker.yml" "$d/p" 2>"$d/log" &
 	trk_pid=$!
@@ -111,16 +114,19 @@ YML
 	wait "$trk_pid" || true
 	trk_pid=
 	[ "$(dq d_trucker -c "select count(*) from bench")" = "$rows" ] || echo " (WRONG COUNT)"
-	grep -o 'msg="backfill done".*' "$d/log" >"$tmp/last-done"
+	grep -o 'msg="backfill done".*' "$d/log" >"$tmp/last-done-$2"
 }
 
 declare -A res
-kinds=(copy trucker)
+IFS=, read -r -a counts <<<"$workers"
+kinds=(copy)
+for w in "${counts[@]}"; do kinds+=("w$w"); done
+nk=${#kinds[@]}
 for ((r = 1; r <= rounds; r++)); do
-	for ((i = 0; i < 2; i++)); do
-		k=${kinds[$(((i + r - 1) % 2))]}
+	for ((i = 0; i < nk; i++)); do
+		k=${kinds[$(((i + r - 1) % nk))]}
 		note "round $r: $k"
-		if [ "$k" = copy ]; then res[copy,$r]=$(run_copy); else res[trucker,$r]=$(run_trucker "$r"); fi
+		if [ "$k" = copy ]; then res[copy,$r]=$(run_copy); else res[$k,$r]=$(run_trucker "$r" "${k#w}"); fi
 	done
 done
 
@@ -131,13 +137,19 @@ stats() {
 	printf '%s\n' "${v[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%s %s\n", a[1], a[int((NR + 1) / 2)] }'
 }
 read -r cb cm < <(stats copy)
-read -r tb tm < <(stats trucker)
 echo "Backfill of $rows rows ($size), $rounds round(s), the order rotating"
-printf '  %-44s %8s %10s %12s\n' "" "best s" "median s" "rows/s (best)"
+printf '  %-44s %8s %10s %12s %14s\n' "" "best s" "median s" "rows/s (best)" "vs the pipe"
 printf '  %-44s %8s %10s %12.0f\n' "psql COPY TO STDOUT | psql COPY FROM STDIN" "$cb" "$cm" "$(awk -v n="$rows" -v s="$cb" 'BEGIN { print n / s }')"
-printf '  %-44s %8s %10s %12.0f\n' "trucker: default mirror's backfill" "$tb" "$tm" "$(awk -v n="$rows" -v s="$tb" 'BEGIN { print n / s }')"
-printf '  trucker vs the piped COPY: %.2fx at the best round, %.2fx at the median\n' \
-	"$(awk -v a="$cb" -v b="$tb" 'BEGIN { print a / b }')" "$(awk -v a="$cm" -v b="$tm" 'BEGIN { print a / b }')"
-printf '  (every round: copy'; for ((r = 1; r <= rounds; r++)); do printf ' %s' "${res[copy,$r]}"; done
-printf '; trucker'; for ((r = 1; r <= rounds; r++)); do printf ' %s' "${res[trucker,$r]}"; done; printf ')\n'
-printf '  trucker'"'"'s last log line: %s\n' "$(cat "$tmp/last-done" 2>/dev/null || echo '?')"
+for w in "${counts[@]}"; do
+	read -r tb tm < <(stats "w$w")
+	printf '  %-44s %8s %10s %12.0f %6.2fx %.2fx\n' "trucker, backfill.workers: $w" "$tb" "$tm" \
+		"$(awk -v n="$rows" -v s="$tb" 'BEGIN { print n / s }')" \
+		"$(awk -v a="$cb" -v b="$tb" 'BEGIN { print a / b }')" "$(awk -v a="$cm" -v b="$tm" 'BEGIN { print a / b }')"
+done
+echo "  (vs the pipe: the pipe's time over trucker's, at the best rounds, then at the medians)"
+for k in "${kinds[@]}"; do
+	printf '  every round, %s:' "$k"; for ((r = 1; r <= rounds; r++)); do printf ' %s' "${res[$k,$r]}"; done; echo
+done
+for w in "${counts[@]}"; do
+	printf '  trucker'"'"'s last log line, %s worker(s): %s\n' "$w" "$(cat "$tmp/last-done-$w" 2>/dev/null || echo '?')"
+done

@@ -84,4 +84,20 @@ int			trk_backfill_run(trk_backfill_job_t *job, trk_buf_t *err);
 
 void		trk_backfill_items_free(trk_backfill_item_t *items, size_t n);
 
+/*
+ * trk_backfill_serves: def is one a backfill copies — the default mirror
+ * (no templates), applying inserts.  Others start from the stream.
+ */
+bool		trk_backfill_serves(const trk_pipeline_t *def);
+
+/*
+ * trk_backfill_rebuild readies def's output for a new backfill, in one
+ * transaction on dst: empties it (truncate) or checks that it is empty,
+ * and sets the pipeline's row of trucker.checkpoints, if it has one, to
+ * 'backfilling'.  0; TRK_BACKFILL_REFUSED when the output holds rows and
+ * truncate is off, or a server refused; else -1.
+ */
+int			trk_backfill_rebuild(PGconn *dst, const trk_pipeline_t *def, bool truncate,
+								 trk_buf_t *err);
+
 #endif

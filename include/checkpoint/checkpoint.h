@@ -16,6 +16,7 @@
  *                                 over several transactions is under way (or
  *                                 was cut short); lsn means nothing yet, and
  *                                 the output may hold part of the copy
+ *     backfilled_at      timestamptz  when its last backfill ended
  *
  * trucker.dead_letters holds the changes a pipeline did not apply: with
  * on_error: dead_letter, each change whose statement failed, written by
@@ -114,12 +115,19 @@ int			trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows,
 
 /*
  * trk_checkpoint_insert gives a pipeline its first streaming checkpoint, in
- * place of a 'backfilling' row; it fails when the pipeline has a streaming
- * one already (another trucker wrote it since it was read).
+ * place of a 'backfilling' row (backfilled: at the end of its backfill); it
+ * fails when the pipeline has a streaming one already (another trucker
+ * wrote it since it was read).
  */
 int			trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn,
 								  const char *sysid, const char *database,
-								  const char *slot, trk_buf_t *err);
+								  const char *slot, bool backfilled, trk_buf_t *err);
+
+/*
+ * trk_checkpoint_mark_rebuild sets a pipeline's row, if it has one, to
+ * 'backfilling', so that its output is emptied and copied again.
+ */
+int			trk_checkpoint_mark_rebuild(PGconn *pg, const char *pipeline, trk_buf_t *err);
 
 /*
  * trk_checkpoint_begin_backfill sets a pipeline's row to 'backfilling'

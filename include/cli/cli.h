@@ -25,6 +25,7 @@ int			trk_cmd_render(int argc, char **argv);
 int			trk_cmd_run(int argc, char **argv);
 int			trk_cmd_skip(int argc, char **argv);
 int			trk_cmd_resume(int argc, char **argv);
+int			trk_cmd_backfill(int argc, char **argv);
 
 /*
  * trk_cli_connections_file picks the connections file: -c FILE, else

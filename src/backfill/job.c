@@ -285,9 +285,23 @@ one_transaction(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 		(rc = copy_table(job, item, t, src, dst, err)) != 0)
 		return rc;
 	if (trk_checkpoint_insert(dst, item->def->name, job->lsn, job->system_identifier,
-							  job->database, job->slot, err) != 0)
+							  job->database, job->slot, true, err) != 0)
 		return -1;
 	return run_sql(dst, "COMMIT", err);
+}
+
+/* truncate_output empties item's output (in dst's open transaction) */
+static int
+truncate_output(PGconn *dst, const trk_pipeline_t *def, trk_buf_t *err)
+{
+	trk_buf_t	sql = {0};
+	int			rc;
+
+	trk_buf_append(&sql, "TRUNCATE ");
+	trk_quote_table(&sql, &def->output_table);
+	rc = run_sql(dst, trk_buf_cstr(&sql), err);
+	trk_buf_free(&sql);
+	return rc;
 }
 
 /* in_steps: 'backfilling', the copy over workers, then the checkpoint */
@@ -302,16 +316,11 @@ in_steps(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 		return rc;
 	if (item->reset)
 	{
-		trk_buf_t	sql = {0};
-
 		/* the rows of the attempt cut short: they were all copied ones */
-		trk_buf_append(&sql, "TRUNCATE ");
-		trk_quote_table(&sql, &item->def->output_table);
-		rc = run_sql(dst, trk_buf_cstr(&sql), err);
-		trk_buf_free(&sql);
+		rc = truncate_output(dst, item->def, err);
 		if (rc == 0)
-			trk_log_info("backfill emptied the output of an earlier attempt", "pipeline",
-						 item->def->name, NULL);
+			trk_log_info("backfill emptied the output first: its checkpoint row said "
+						 "'backfilling'", "pipeline", item->def->name, NULL);
 	}
 	else
 		rc = empty_output(dst, item, err);
@@ -440,6 +449,43 @@ trk_backfill_run(trk_backfill_job_t *job, trk_buf_t *err)
 	if (src)
 		PQfinish(src);
 	free(locked);
+	return rc;
+}
+
+bool
+trk_backfill_serves(const trk_pipeline_t *def)
+{
+	if (!(def->operations & TRK_OP_INSERT))
+		return false;
+	for (int k = 0; k < TRK_SQL_COUNT; k++)
+		if (def->sql[k] != NULL)
+			return false;
+	return true;
+}
+
+int
+trk_backfill_rebuild(PGconn *dst, const trk_pipeline_t *def, bool truncate, trk_buf_t *err)
+{
+	const trk_table_name_t *ot = &def->output_table;
+	bool		empty = true;
+	int			rc;
+
+	if ((rc = run_sql(dst, "BEGIN", err)) != 0)
+		return rc;
+	if (truncate)
+		rc = truncate_output(dst, def, err);
+	else if ((rc = trk_backfill_output_empty(dst, ot, &empty, err)) == 0 && !empty)
+	{
+		trk_buf_appendf(err, "its output %s.%s holds rows: a backfill copies into an empty "
+						"output (--truncate empties it first)", ot->schema, ot->name);
+		rc = TRK_BACKFILL_REFUSED;
+	}
+	if (rc == 0 && trk_checkpoint_mark_rebuild(dst, def->name, err) != 0)
+		rc = -1;
+	if (rc == 0)
+		rc = run_sql(dst, "COMMIT", err);
+	if (PQtransactionStatus(dst) != PQTRANS_IDLE)
+		PQclear(PQexec(dst, "ROLLBACK"));
 	return rc;
 }
 

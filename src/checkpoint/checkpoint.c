@@ -62,7 +62,8 @@ trk_checkpoint_ensure_table(PGconn *pg, trk_buf_t *err)
 		"   ADD COLUMN IF NOT EXISTS stopped_error text,"
 		"   ADD COLUMN IF NOT EXISTS skip_lsn pg_lsn,"
 		"   ADD COLUMN state text NOT NULL DEFAULT 'streaming'"
-		"    CHECK (state IN ('backfilling', 'streaming'));"
+		"    CHECK (state IN ('backfilling', 'streaming')),"
+		"   ADD COLUMN backfilled_at timestamptz;"
 		" END IF;"
 		"END $trk$;"
 		"CREATE TABLE IF NOT EXISTS trucker.dead_letters ("
@@ -188,21 +189,24 @@ trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_
 
 int
 trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn, const char *sysid,
-					  const char *database, const char *slot, trk_buf_t *err)
+					  const char *database, const char *slot, bool backfilled, trk_buf_t *err)
 {
 	char		lsn_text[TRK_LSN_BUFSIZE];
-	const char *values[5] = {pipeline, trk_lsn_format(lsn, lsn_text), sysid, database, slot};
+	const char *values[6] = {pipeline, trk_lsn_format(lsn, lsn_text), sysid, database, slot,
+	backfilled ? "t" : "f"};
 	PGresult   *r = PQexecParams(pg,
 								 "INSERT INTO trucker.checkpoints "
-								 "(pipeline, lsn, system_identifier, database, slot) "
-								 "VALUES ($1, $2::pg_lsn, $3, $4, $5) "
+								 "(pipeline, lsn, system_identifier, database, slot, backfilled_at) "
+								 "VALUES ($1, $2::pg_lsn, $3, $4, $5, "
+								 "CASE WHEN $6::bool THEN now() END) "
 								 "ON CONFLICT (pipeline) DO UPDATE SET lsn = EXCLUDED.lsn, "
 								 "system_identifier = EXCLUDED.system_identifier, "
 								 "database = EXCLUDED.database, slot = EXCLUDED.slot, "
 								 "updated_at = now(), stopped_lsn = NULL, stopped_error = NULL, "
-								 "skip_lsn = NULL, state = 'streaming' "
+								 "skip_lsn = NULL, state = 'streaming', "
+								 "backfilled_at = EXCLUDED.backfilled_at "
 								 "WHERE trucker.checkpoints.state = 'backfilling'",
-								 5, NULL, values, NULL, NULL, 0);
+								 6, NULL, values, NULL, NULL, 0);
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return trk_pq_fail(err, "cannot insert into trucker.checkpoints", pg, r);
@@ -241,13 +245,29 @@ trk_checkpoint_begin_backfill(PGconn *pg, const char *pipeline, const char *sysi
 }
 
 int
+trk_checkpoint_mark_rebuild(PGconn *pg, const char *pipeline, trk_buf_t *err)
+{
+	const char *values[1] = {pipeline};
+	PGresult   *r = PQexecParams(pg,
+								 "UPDATE trucker.checkpoints SET lsn = '0/0', "
+								 "state = 'backfilling', updated_at = now(), stopped_lsn = NULL, "
+								 "stopped_error = NULL, skip_lsn = NULL WHERE pipeline = $1",
+								 1, NULL, values, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return trk_pq_fail(err, "cannot mark the pipeline for a backfill", pg, r);
+	PQclear(r);
+	return 0;
+}
+
+int
 trk_checkpoint_end_backfill(PGconn *pg, const char *pipeline, trk_lsn_t lsn, trk_buf_t *err)
 {
 	char		lsn_text[TRK_LSN_BUFSIZE];
 	const char *values[2] = {pipeline, trk_lsn_format(lsn, lsn_text)};
 	PGresult   *r = PQexecParams(pg,
 								 "UPDATE trucker.checkpoints SET lsn = $2::pg_lsn, "
-								 "state = 'streaming', updated_at = now() "
+								 "state = 'streaming', updated_at = now(), backfilled_at = now() "
 								 "WHERE pipeline = $1 AND state = 'backfilling'",
 								 2, NULL, values, NULL, NULL, 0);
 

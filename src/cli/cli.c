@@ -22,6 +22,7 @@ static const command_t commands[] = {
 	{"render", trk_cmd_render, "show the SQL a pipeline would run for a change"},
 	{"skip", trk_cmd_skip, "send a stopped pipeline's failing transaction to the dead letters"},
 	{"resume", trk_cmd_resume, "have a stopped pipeline try its failing transaction again"},
+	{"backfill", trk_cmd_backfill, "copy a pipeline again from a new snapshot of its input"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "show help for a command"},
 };

@@ -85,7 +85,7 @@ static const keydef_t batch_keys[] = {
 };
 
 static const keydef_t backfill_keys[] = {
-	{"workers", KT_INT, false, false, NULL, "4",
+	{"workers", KT_INT, false, false, NULL, "2",
 	"connections that copy a large table at once, each a range of it (1 to 64)"},
 };
 

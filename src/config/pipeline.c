@@ -236,7 +236,7 @@ load_backfill(pipe_loader_t *l, const trk_ynode_t *root, trk_pipeline_t *p)
 	const trk_ynode_t *m = section_map(l, root, "backfill", false);
 	const trk_ynode_t *v;
 
-	p->backfill_workers = 4;
+	p->backfill_workers = 2;
 	if (m == NULL)
 		return;
 	if ((v = trk_cfg_scalar(l->file, m, "workers", l->diags)) &&

@@ -1,14 +1,17 @@
 /*
  * control.c — the running daemon's control channel: a Unix socket through
- * which `trucker skip` and `trucker resume` (and later commands) reach it.
+ * which `trucker skip`, `resume` and `backfill` reach it.
  *
  * Protocol: one line in, one line out.
  *
- *     reload PIPELINE\n   →  ok\n | error <why>\n
+ *     ping\n                          →  ok\n
+ *     reload PIPELINE\n              →  ok\n | error <why>\n
+ *     backfill PIPELINE [truncate]\n  →  ok\n | error <why>\n
  *
  * "reload" starts the pipeline's input again, which reads the pipeline's
  * row of trucker.checkpoints afresh: the commands change that row in the
- * output and then ask the daemon to look.  The socket is created at start
+ * output and then ask the daemon to look.  "backfill" has the daemon empty
+ * the pipeline's output (truncate) and copy it again (daemon.c).  The socket is created at start
  * (a stale one, left by a daemon that was killed, is replaced; a live one
  * means another daemon runs on the same folder, and this one goes without)
  * and removed at exit.
@@ -109,6 +112,34 @@ handle(client_t *c)
 	char		reply[LINE_MAX_BYTES + 64];
 	const char *name;
 
+	if (strcmp(c->line, "ping") == 0)
+	{
+		answer(c, "ok\n");
+		return;
+	}
+	if (strncmp(c->line, "backfill ", 9) == 0)
+	{
+		trk_buf_t	why = {0};
+		char	   *sp = strchr(c->line + 9, ' ');
+		bool		truncate = sp != NULL && strcmp(sp, " truncate") == 0;
+
+		if (sp != NULL && !truncate)
+			answer(c, "error unknown option\n");
+		else
+		{
+			if (sp)
+				*sp = '\0';
+			if (trk_daemon_backfill_pipeline(c->daemon, c->line + 9, truncate, &why) == 0)
+				answer(c, "ok\n");
+			else
+			{
+				snprintf(reply, sizeof(reply), "error %s\n", trk_buf_cstr(&why));
+				answer(c, reply);
+			}
+		}
+		trk_buf_free(&why);
+		return;
+	}
 	if (strncmp(c->line, "reload ", 7) != 0)
 	{
 		answer(c, "error unknown command\n");

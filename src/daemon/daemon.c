@@ -132,6 +132,9 @@ after_work(uv_work_t *w, int status)
 	trk_input_t *in = w->data;
 
 	in->work_running = false;
+	for (size_t i = 0; i < in->npipes; i++)
+		if (in->pipes[i].rebuild_done)
+			in->pipes[i].rebuild = NO_REBUILD;
 	if (in->reload && !in->daemon->stopping && status != UV_ECANCELED)
 	{
 		/* a pipeline changed while it started: read it again */
@@ -166,7 +169,11 @@ start_work(trk_input_t *in)
 {
 	/* what the start-up may read of the loop's state, fixed now */
 	for (size_t i = 0; i < in->npipes; i++)
+	{
 		in->pipes[i].copying_seen = in->pipes[i].copying;
+		in->pipes[i].rebuild_seen = in->pipes[i].rebuild;
+		in->pipes[i].rebuild_done = false;
+	}
 	in->state = IN_STARTING;
 	in->work.data = in;
 	in->work_running = true;
@@ -190,6 +197,44 @@ trk_daemon_schedule_start(trk_input_t *in, int delay_ms)
 	uv_timer_start(&in->timer, on_retry_timer, (uint64_t) (delay_ms < 0 ? 0 : delay_ms), 0);
 }
 
+/* find_pipeline: the input and pipeline called name, or NULL */
+static trk_input_t *
+find_pipeline(trk_daemon_t *d, const char *name, run_pipeline_t **pipe)
+{
+	for (size_t i = 0; i < d->ninputs; i++)
+		for (size_t j = 0; j < d->inputs[i].npipes; j++)
+			if (strcmp(d->inputs[i].pipes[j].def->name, name) == 0)
+			{
+				*pipe = &d->inputs[i].pipes[j];
+				return &d->inputs[i];
+			}
+	return NULL;
+}
+
+/* start_again starts in again, whatever it is doing, so it reads the checkpoints afresh */
+static void
+start_again(trk_daemon_t *d, trk_input_t *in, const char *why)
+{
+	if (d->stopping)
+		return;
+	switch (in->state)
+	{
+		case IN_STARTING:
+			in->reload = true;
+			break;
+		case IN_STREAMING:
+			trk_input_restart(in, "%s", why);
+			break;
+		case IN_WAITING:
+		case IN_REFUSED:
+			trk_daemon_schedule_start(in, 0);
+			trk_daemon_input_changed(d);
+			break;
+		case IN_CLOSED:
+			break;
+	}
+}
+
 /*
  * trk_daemon_reload_pipeline starts the input of pipeline name again, so
  * that it reads the pipeline's checkpoint row afresh (after `trucker skip`
@@ -198,38 +243,57 @@ trk_daemon_schedule_start(trk_input_t *in, int delay_ms)
 int
 trk_daemon_reload_pipeline(trk_daemon_t *d, const char *name)
 {
-	for (size_t i = 0; i < d->ninputs; i++)
-	{
-		trk_input_t *in = &d->inputs[i];
+	run_pipeline_t *p;
+	trk_input_t *in = find_pipeline(d, name, &p);
+	trk_buf_t	why = {0};
 
-		for (size_t j = 0; j < in->npipes; j++)
-		{
-			if (strcmp(in->pipes[j].def->name, name) != 0)
-				continue;
-			trk_log_info("pipeline changed by a command; starting its input again",
-						 "pipeline", name, "connection", in->conn->name, NULL);
-			if (d->stopping)
-				return 0;
-			switch (in->state)
-			{
-				case IN_STARTING:
-					in->reload = true;
-					break;
-				case IN_STREAMING:
-					trk_input_restart(in, "pipeline %s changed by a command", name);
-					break;
-				case IN_WAITING:
-				case IN_REFUSED:
-					trk_daemon_schedule_start(in, 0);
-					trk_daemon_input_changed(d);
-					break;
-				case IN_CLOSED:
-					break;
-			}
-			return 0;
-		}
+	if (in == NULL)
+		return -1;
+	trk_log_info("pipeline changed by a command; starting its input again",
+				 "pipeline", name, "connection", in->conn->name, NULL);
+	trk_buf_appendf(&why, "pipeline %s changed by a command", name);
+	start_again(d, in, trk_buf_cstr(&why));
+	trk_buf_free(&why);
+	return 0;
+}
+
+int
+trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate, trk_buf_t *reply)
+{
+	run_pipeline_t *p;
+	trk_input_t *in = find_pipeline(d, name, &p);
+	trk_buf_t	why = {0};
+
+	if (in == NULL)
+	{
+		trk_buf_appendf(reply, "this trucker runs no pipeline \"%s\"", name);
+		return -1;
 	}
-	return -1;
+	if (!trk_backfill_serves(p->def))
+	{
+		trk_buf_appendf(reply, "pipeline %s has templates or applies no inserts: only the "
+						"default mirror is backfilled so far", name);
+		return -1;
+	}
+	if (trk_input_shares_output(in, p))
+	{
+		trk_buf_appendf(reply, "another pipeline writes the output of pipeline %s: emptying "
+						"it would take that one's rows too", name);
+		return -1;
+	}
+	if (p->copying || p->rebuild)
+	{
+		trk_buf_appendf(reply, "pipeline %s is being backfilled already", name);
+		return -1;
+	}
+	p->rebuild = truncate ? REBUILD_TRUNCATE : REBUILD;
+	trk_log_info("pipeline to be backfilled again, by a command; starting its input again",
+				 "pipeline", name, "connection", in->conn->name,
+				 "truncate", truncate ? "yes" : "no", NULL);
+	trk_buf_appendf(&why, "pipeline %s to be backfilled again", name);
+	start_again(d, in, trk_buf_cstr(&why));
+	trk_buf_free(&why);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -54,6 +54,13 @@
 
 typedef struct run_dest run_dest_t;
 
+typedef enum rebuild
+{
+	NO_REBUILD = 0,
+	REBUILD,					/* into an output found empty */
+	REBUILD_TRUNCATE			/* emptied first */
+} rebuild_t;
+
 /* One pipeline of an input, at run time. */
 typedef struct run_pipeline
 {
@@ -69,6 +76,10 @@ typedef struct run_pipeline
 	bool		copying;		/* a backfill beside the stream copies it
 								 * (the loop's) … */
 	bool		copying_seen;	/* … as the start-up running saw it */
+	rebuild_t	rebuild;		/* `trucker backfill` asked for a new copy
+								 * (the loop's) … */
+	rebuild_t	rebuild_seen;	/* … as the start-up running saw it, */
+	bool		rebuild_done;	/* which did it, or refused it */
 	trk_progress_t pos;			/* stored, writing, seen; pos.stop survives
 								 * restarts */
 	bool		skip;			/* the current transaction is not for it */
@@ -332,6 +343,15 @@ void		trk_control_close(uv_pipe_t *server, const char *path);
 
 /* daemon.c */
 int			trk_daemon_reload_pipeline(trk_daemon_t *d, const char *name);
+
+/*
+ * trk_daemon_backfill_pipeline has pipeline name copied again from a new
+ * snapshot (`trucker backfill`): its input starts again, empties its output
+ * (truncate) or checks that it is empty, and copies it beside the stream.
+ * -1 with the reason in reply when it cannot.
+ */
+int			trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate,
+										 trk_buf_t *reply);
 void		trk_daemon_input_changed(trk_daemon_t *d);
 void		trk_daemon_schedule_start(trk_input_t *in, int delay_ms);
 

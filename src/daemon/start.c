@@ -180,6 +180,29 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 		}
 		p->stop_unrecorded = false;
 	}
+	/* `trucker backfill`: the output emptied, or found empty, and the row marked */
+	for (size_t i = 0; i < in->npipes; i++)
+	{
+		run_pipeline_t *p = &in->pipes[i];
+		int			r;
+
+		if (p->dest != d || p->rebuild_seen == NO_REBUILD)
+			continue;
+		r = trk_backfill_rebuild(d->setup_conn, p->def, p->rebuild_seen == REBUILD_TRUNCATE, &err);
+		if (r == -1)
+		{
+			set_result(in, SETUP_RETRY, "output \"%s\": %s", d->conn->name, trk_buf_cstr(&err));
+			goto done;
+		}
+		p->rebuild_done = true;
+		if (r == 0)
+			trk_log_info("pipeline to be backfilled again: its output is empty and its "
+						 "checkpoint row 'backfilling'", "pipeline", p->def->name, NULL);
+		else
+			trk_log_error("pipeline not backfilled again", "pipeline", p->def->name,
+						  "error", trk_buf_cstr(&err), NULL);
+		trk_buf_reset(&err);
+	}
 	if (trk_checkpoint_read(d->setup_conn, &rows, &nrows, &err) != 0)
 	{
 		set_result(in, SETUP_RETRY, "output \"%s\": %s", d->conn->name, trk_buf_cstr(&err));
@@ -412,13 +435,8 @@ pick_foreign(const run_pipeline_t *p, const void *arg)
 static bool
 copies(const run_pipeline_t *p)
 {
-	if (p->has_row || p->parked || p->copying_seen || p->dest->setup_conn == NULL ||
-		!(p->def->operations & TRK_OP_INSERT))
-		return false;
-	for (int k = 0; k < TRK_SQL_COUNT; k++)
-		if (p->def->sql[k] != NULL)
-			return false;
-	return true;
+	return !p->has_row && !p->parked && !p->copying_seen && p->dest->setup_conn != NULL &&
+		trk_backfill_serves(p->def);
 }
 
 /* any_copies: some pipeline of in is to be backfilled */
@@ -604,7 +622,8 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 		if (p->has_row || p->parked)
 			continue;
 		if (trk_checkpoint_insert(p->dest->setup_conn, p->def->name, in->start_lsn,
-								  si->system_identifier, si->database, in->conn->slot, &err) != 0)
+								  si->system_identifier, si->database, in->conn->slot, false,
+								  &err) != 0)
 		{
 			set_result(in, SETUP_RETRY, "output \"%s\": %s", p->dest->conn->name, trk_buf_cstr(&err));
 			goto done;

@@ -17,7 +17,13 @@
 #      says so;
 #  (e) two new pipelines writing one output table (two shards) are both
 #      backfilled: the second does not take the first's rows for a reason to
-#      park.
+#      park;
+#  (f) `trucker backfill DIR big2 --truncate` on the running daemon copies
+#      big2 again under a workload, waiting until it is done, while big's
+#      output and checkpoint go on untouched; without --truncate it refuses
+#      a non-empty output; a shard or a templated pipeline is refused; with
+#      no daemon running, it empties and marks the output, and the next
+#      start copies it.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
 . "$TRUCKER_SOURCE_DIR/tests/harness/stream.sh"
 stream_setup backfill
@@ -62,7 +68,7 @@ checks=$((checks + 1))
 trucker_stop
 
 # --- (b) a pipeline beside an established one, killed mid-copy --------------
-add_pipeline big2 public.big public.big2
+add_pipeline big2 public.big public.big2 "" "backfill: {workers: 4}"
 # the copy stalls at row 25,000 the first time only (a sequence is not
 # transactional), so that trucker is killed in the middle of it
 on_dst -c "CREATE SEQUENCE once" -c "CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS \$\$
@@ -100,7 +106,7 @@ wait_same big big2
 expect_sql q_dst "SELECT last_value FROM once" 2
 [ "$(grep -F 'msg="backfill started"' "$trucker_log" | grep -c 'pipeline=big2 ')" -ge 2 ] ||
 	{ show_log; fail "big2's backfill was not started again after the kill"; }
-grep -F 'msg="backfill emptied the output of an earlier attempt"' "$trucker_log" |
+grep -F 'msg="backfill emptied the output first' "$trucker_log" |
 	grep -q 'pipeline=big2' || { show_log; fail "big2's output was not emptied before the copy"; }
 grep -F 'msg="backfill copying"' "$trucker_log" | grep -q 'pipeline=big2 workers=4 ' ||
 	{ show_log; fail "big2 was not copied by four workers"; }
@@ -144,5 +150,40 @@ want=$(q_src "SELECT ((SELECT count(*) FROM shard_a) + (SELECT count(*) FROM sha
 	((SELECT sum(id) FROM shard_a) + (SELECT sum(id) FROM shard_b))")
 wait_until "shards does not hold both shards" sql_is q_dst "SELECT count(*) || ' ' || sum(id) FROM shards" "$want"
 expect_sql q_dst "SELECT count(*) FROM trucker.checkpoints WHERE pipeline LIKE 'shard_%'" 2
+
+# --- (f) trucker backfill -----------------------------------------------------
+backfill() { "$TRUCKER" backfill "$work/p" "$@"; }
+expect_status 1 backfill big2
+expect_contains "$work/err" "holds rows: a backfill copies into an empty output (--truncate empties it first)"
+expect_status 1 backfill shard_a --truncate
+expect_contains "$work/err" "emptying it would take that one's rows too"
+expect_status 1 backfill small_log
+expect_contains "$work/err" "only the default mirror is backfilled so far"
+big_before=$(q_dst "SELECT lsn FROM trucker.checkpoints WHERE pipeline = 'big'")
+copies_of_big=$(grep -F 'msg="backfill done"' "$trucker_log" | grep -c 'pipeline=big ')
+on_dst -c "UPDATE big2 SET v = 'damaged' WHERE id % 7 = 0"
+rm -f "$work/stop"
+workload &
+load=$!
+out=$(backfill big2 --truncate) || { show_log; fail "trucker backfill failed: $out"; }
+touch "$work/stop"
+wait "$load"
+printf '%s' "$out" | grep -q "pipeline big2: backfilled again" || fail "trucker backfill said: $out"
+checks=$((checks + 1))
+wait_same big
+wait_same big big2
+# big went on: its checkpoint only moved forward, and it never left 'streaming'
+expect_sql q_dst "SELECT lsn >= '$big_before' AND state = 'streaming' FROM trucker.checkpoints WHERE pipeline = 'big'" t
+[ "$(grep -F 'msg="backfill done"' "$trucker_log" | grep -c 'pipeline=big ')" = "$copies_of_big" ] ||
+	fail "big was backfilled again"
+checks=$((checks + 1))
+trucker_stop
+# no daemon: emptied and marked, then copied at the next start
+out=$(backfill big2 --truncate) || fail "trucker backfill without a daemon failed: $out"
+printf '%s' "$out" | grep -q "next .trucker run. copies it" || fail "trucker backfill said: $out"
+expect_sql q_dst "SELECT state || ' ' || (SELECT count(*) FROM big2) FROM trucker.checkpoints WHERE pipeline = 'big2'" "backfilling 0"
+trucker_start
+wait_same big big2
+expect_sql q_dst "SELECT state FROM trucker.checkpoints WHERE pipeline = 'big2'" streaming
 trucker_stop
 pass
