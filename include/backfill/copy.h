@@ -87,7 +87,7 @@ int			trk_backfill_refusal(PGconn *pg, const PGresult *r);
 /* What the copies of one backfill share, across threads. */
 typedef struct trk_backfill_shared
 {
-	atomic_int_least64_t rows;	/* rows copied so far, every copy together */
+	atomic_int_least64_t *rows; /* rows copied so far, every copy together */
 	atomic_bool stop;			/* set: every copy gives up (one failed) */
 	const atomic_bool *cancel;	/* NULL, or set when trucker stops */
 } trk_backfill_shared_t;

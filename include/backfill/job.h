@@ -51,6 +51,9 @@ typedef struct trk_backfill_item
 	bool		shared;			/* another pipeline writes its output table */
 	bool		reset;			/* its row is 'backfilling': empty the output
 								 * first */
+	/* progress, read by any thread */
+	atomic_int_least64_t copied;	/* rows so far */
+	atomic_int_least64_t estimate;	/* the planner's count of the input's */
 	/* results */
 	trk_backfill_outcome_t outcome;
 	trk_buf_t	why;			/* RETRY, PARK: the reason */

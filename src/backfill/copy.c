@@ -116,8 +116,10 @@ trk_backfill_describe(PGconn *src, const trk_table_name_t *table, trk_backfill_t
 					 "        FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0"
 					 "        AND NOT a.attisdropped AND a.attgenerated = ''),"
 					 "       c.relkind = 'p',"
-					 "       (SELECT sum(greatest(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t"
-					 "        JOIN pg_class p ON p.oid = t.relid),"
+					 "       CASE WHEN c.relkind = 'p' THEN"
+					 "        (SELECT sum(greatest(p.reltuples, 0)) FROM pg_partition_tree(c.oid) t"
+					 "         JOIN pg_class p ON p.oid = t.relid)"
+					 "       ELSE greatest(c.reltuples, 0) END,"
 					 "       pg_relation_size(c.oid) / current_setting('block_size')::int"
 					 " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 					 " WHERE n.nspname = $1 AND c.relname = $2",
@@ -315,7 +317,7 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const trk_table_name_t *input,
 		}
 		if ((++n & 0x3ff) == 0)
 		{
-			atomic_fetch_add(&sh->rows, 0x400);
+			atomic_fetch_add(sh->rows, 0x400);
 			if (stopping(sh))
 			{
 				trk_buf_append(err, "the backfill was called off");
@@ -325,7 +327,7 @@ trk_backfill_copy(PGconn *src, PGconn *dst, const trk_table_name_t *input,
 			}
 		}
 	}
-	atomic_fetch_add(&sh->rows, n & 0x3ff);
+	atomic_fetch_add(sh->rows, n & 0x3ff);
 	if (got == -2)
 	{
 		trk_pq_fail(err, "cannot copy from the input", src, NULL);

@@ -183,6 +183,8 @@ copy_table(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 	run.t = t;
 	run.nranges = 1;
 	run.sh.cancel = job->cancel;
+	run.sh.rows = &item->copied;
+	atomic_store(&item->copied, 0);
 	pthread_mutex_init(&run.lock, NULL);
 	if (src == NULL && !t->partitioned && item->def->backfill_workers > 1 && t->blocks > 1)
 	{
@@ -229,13 +231,13 @@ copy_table(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 		if (now_s() - logged >= 5)
 		{
 			logged = now_s();
-			log_progress(item, t, atomic_load(&run.sh.rows), logged - start);
+			log_progress(item, t, atomic_load(&item->copied), logged - start);
 		}
 	}
 	for (uint32_t i = 0; i < nworkers; i++)
 		pthread_join(w[i].thread, NULL);
 	free(w);
-	item->rows = atomic_load(&run.sh.rows);
+	item->rows = atomic_load(&item->copied);
 	rc = run.rc;
 	if (rc != 0)
 		trk_buf_append(err, trk_buf_cstr(&run.err));
@@ -355,6 +357,7 @@ backfill_item(const trk_backfill_job_t *job, trk_backfill_item_t *item, PGconn *
 	rc = trk_backfill_describe(src, &item->def->input_table, &t, &item->why);
 	if (rc == 0)
 	{
+		atomic_store(&item->estimate, (int64_t) t.estimate);
 		dst = job->connect(item->output, &item->why);
 		if (dst == NULL || trk_checkpoint_prepare_session(dst, &item->why) != 0)
 			rc = -1;

@@ -7,12 +7,11 @@
  * (or finds it empty), marks the pipeline's checkpoint row 'backfilling',
  * and copies it beside the stream, which the other pipelines go on with
  * (daemon/backfill.c).  The command then waits for the row's backfilled_at
- * to move, drawing a progress bar on a terminal from the output's
- * pg_stat_progress_copy.  Without a running trucker it does the emptying
+ * to move, drawing a progress bar on a terminal from what the daemon
+ * answers to "progress PIPELINE".  Without a running trucker it does the emptying
  * and marking itself, and the next `trucker run` copies.
  */
 #include "cli/cli.h"
-#include "apply/mirror.h"
 #include "backfill/copy.h"
 #include "backfill/job.h"
 #include "base/buf.h"
@@ -71,30 +70,13 @@ shared(const trk_config_t *cfg, const trk_pipeline_t *def)
 	return false;
 }
 
-/* estimate: the planner's row count of def's input, or 0 */
 static double
-estimate(const trk_config_t *cfg, const trk_pipeline_t *def)
+now_s(void)
 {
-	const trk_connection_t *in = trk_config_connection(cfg, def->input_connection);
-	trk_buf_t	err = {0};
-	PGconn	   *pg = in ? trk_input_connect(in, false, false, &err) : NULL;
-	const char *values[2] = {def->input_table.schema, def->input_table.name};
-	PGresult   *r;
-	double		n = 0;
+	struct timespec ts;
 
-	trk_buf_free(&err);
-	if (pg == NULL)
-		return 0;
-	r = PQexecParams(pg, "SELECT sum(greatest(p.reltuples, 0)) FROM pg_class c"
-					 " JOIN pg_namespace s ON s.oid = c.relnamespace,"
-					 " pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid"
-					 " WHERE s.nspname = $1 AND c.relname = $2",
-					 2, NULL, values, NULL, NULL, 0);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
-		n = strtod(PQgetvalue(r, 0, 0), NULL);
-	PQclear(r);
-	PQfinish(pg);
-	return n;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static void
@@ -120,35 +102,35 @@ draw(double rows, double total, double seconds)
 }
 
 /*
- * wait_done polls the output until the pipeline's row says its backfill
- * ended after since (the output's clock).  0 done; -1 given up.
+ * wait_done waits until the pipeline's row says its backfill ended after
+ * since (the output's clock), asking the daemon on control how far the
+ * copy is, for the bar.  0 done; -1 given up.
  */
 static int
-wait_done(PGconn *pg, const trk_pipeline_t *def, const char *since, double total,
-		  const char *control, trk_buf_t *err)
+wait_done(PGconn *pg, const trk_pipeline_t *def, const char *since, const char *control,
+		  trk_buf_t *err)
 {
-	trk_buf_t	rel = {0};
-	trk_buf_t	pong = {0};
-	const char *values[3];
+	const char *values[2] = {def->name, since};
+	trk_buf_t	line = {0};
+	trk_buf_t	answer = {0};
 	bool		tty = isatty(STDOUT_FILENO);
 	bool		started = false;
-	double		t0 = (double) time(NULL);
+	bool		drawn = false;
+	double		t0 = now_s();
+	double		copy_t0 = 0;
 	int			rc = -1;
 
-	trk_quote_table(&rel, &def->output_table);
-	values[0] = def->name;
-	values[1] = since;
-	values[2] = trk_buf_cstr(&rel);
+	trk_buf_appendf(&line, "progress %s", def->name);
 	for (;;)
 	{
 		PGresult   *r = PQexecParams(pg,
-									 "SELECT state, coalesce(backfilled_at > $2::timestamptz, false),"
-									 " lsn::text, (SELECT sum(tuples_processed) FROM pg_stat_progress_copy"
-									 "  WHERE relid = to_regclass($3))"
-									 " FROM trucker.checkpoints WHERE pipeline = $1",
-									 3, NULL, values, NULL, NULL, 0);
+									 "SELECT state = 'streaming' AND backfilled_at > $2::timestamptz,"
+									 " lsn::text FROM trucker.checkpoints WHERE pipeline = $1",
+									 2, NULL, values, NULL, NULL, 0);
 		struct timespec pause = {0, 500 * 1000 * 1000};
-		double		now = (double) time(NULL);
+		double		now = now_s();
+		long long	rows = 0,
+					total = 0;
 
 		if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		{
@@ -156,39 +138,51 @@ wait_done(PGconn *pg, const trk_pipeline_t *def, const char *since, double total
 			PQclear(r);
 			break;
 		}
-		if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "t") == 0 &&
-			strcmp(PQgetvalue(r, 0, 0), "streaming") == 0)
+		if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0)
 		{
-			if (tty)
+			if (drawn)
 				printf("\n");
 			printf("pipeline %s: backfilled again; it streams from %s on\n", def->name,
-				   PQgetvalue(r, 0, 2));
+				   PQgetvalue(r, 0, 1));
 			PQclear(r);
 			rc = 0;
 			break;
 		}
-		started |= PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "backfilling") == 0;
-		if (tty && started)
-			draw(PQgetisnull(r, 0, 3) ? 0 : strtod(PQgetvalue(r, 0, 3), NULL), total, now - t0);
 		PQclear(r);
+		trk_buf_reset(&answer);
+		if (trk_control_request(control, trk_buf_cstr(&line), &answer) == 1)
+		{
+			trk_buf_append(err, "the running trucker stopped: the next `trucker run` copies it");
+			break;
+		}
+		if (sscanf(trk_buf_cstr(&answer), "ok copying %lld %lld", &rows, &total) == 2)
+		{
+			if (!started)
+				copy_t0 = now;
+			started = true;
+			if (tty)
+			{
+				draw((double) rows, (double) total, now - copy_t0);
+				drawn = true;
+			}
+		}
+		else if (strcmp(trk_buf_cstr(&answer), "ok parked") == 0)
+		{
+			trk_buf_append(err, "the running trucker could not backfill it: its log says why");
+			break;
+		}
 		if (!started && now - t0 > START_WAIT_S)
 		{
 			trk_buf_appendf(err, "the running trucker has not started the copy in %d s: its log "
 							"says why", START_WAIT_S);
 			break;
 		}
-		trk_buf_reset(&pong);
-		if (trk_control_request(control, "ping", &pong) == 1)
-		{
-			trk_buf_append(err, "the running trucker stopped: the next `trucker run` copies it");
-			break;
-		}
 		nanosleep(&pause, NULL);
 	}
-	if (tty && rc != 0 && started)
+	if (drawn && rc != 0)
 		printf("\n");
-	trk_buf_free(&rel);
-	trk_buf_free(&pong);
+	trk_buf_free(&line);
+	trk_buf_free(&answer);
 	return rc;
 }
 
@@ -324,7 +318,7 @@ trk_cmd_backfill(int argc, char **argv)
 			}
 			printf("the running trucker backfills pipeline %s again%s\n", p->name,
 				   truncate ? ", its output emptied first" : "");
-			if (wait && wait_done(pg, p, since, estimate(cfg, p), path, &err) != 0)
+			if (wait && wait_done(pg, p, since, path, &err) != 0)
 			{
 				fprintf(stderr, "trucker backfill: %s\n", trk_buf_cstr(&err));
 				goto done;

@@ -7,6 +7,8 @@
  *     ping\n                          →  ok\n
  *     reload PIPELINE\n              →  ok\n | error <why>\n
  *     backfill PIPELINE [truncate]\n  →  ok\n | error <why>\n
+ *     progress PIPELINE\n            →  ok copying ROWS ESTIMATE\n | ok waiting\n |
+ *                                       ok parked\n | ok streaming\n | error <why>\n
  *
  * "reload" starts the pipeline's input again, which reads the pipeline's
  * row of trucker.checkpoints afresh: the commands change that row in the
@@ -115,6 +117,16 @@ handle(client_t *c)
 	if (strcmp(c->line, "ping") == 0)
 	{
 		answer(c, "ok\n");
+		return;
+	}
+	if (strncmp(c->line, "progress ", 9) == 0)
+	{
+		trk_buf_t	what = {0};
+		int			r = trk_daemon_backfill_progress(c->daemon, c->line + 9, &what);
+
+		snprintf(reply, sizeof(reply), "%s %s\n", r == 0 ? "ok" : "error", trk_buf_cstr(&what));
+		answer(c, reply);
+		trk_buf_free(&what);
 		return;
 	}
 	if (strncmp(c->line, "backfill ", 9) == 0)

@@ -296,6 +296,34 @@ trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate, t
 	return 0;
 }
 
+int
+trk_daemon_backfill_progress(trk_daemon_t *d, const char *name, trk_buf_t *reply)
+{
+	run_pipeline_t *p;
+	trk_input_t *in = find_pipeline(d, name, &p);
+
+	if (in == NULL)
+	{
+		trk_buf_appendf(reply, "this trucker runs no pipeline \"%s\"", name);
+		return -1;
+	}
+	for (size_t i = 0; p->copying && i < in->bf.nitems; i++)
+		if (&in->pipes[in->bf.pipe[i]] == p)
+		{
+			trk_buf_appendf(reply, "copying %lld %lld",
+							(long long) atomic_load(&in->bf.items[i].copied),
+							(long long) atomic_load(&in->bf.items[i].estimate));
+			return 0;
+		}
+	if (p->rebuild != NO_REBUILD || p->pending)
+		trk_buf_append(reply, "waiting");
+	else if (p->parked)
+		trk_buf_append(reply, "parked");
+	else
+		trk_buf_append(reply, "streaming");
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* stopping                                                           */
 /* ------------------------------------------------------------------ */

@@ -352,6 +352,13 @@ int			trk_daemon_reload_pipeline(trk_daemon_t *d, const char *name);
  */
 int			trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate,
 										 trk_buf_t *reply);
+
+/*
+ * trk_daemon_backfill_progress says in reply where pipeline name's
+ * backfill is: "copying ROWS ESTIMATE", "waiting" (to start), "parked"
+ * (refused), or "streaming" (none under way).  -1: no such pipeline.
+ */
+int			trk_daemon_backfill_progress(trk_daemon_t *d, const char *name, trk_buf_t *reply);
 void		trk_daemon_input_changed(trk_daemon_t *d);
 void		trk_daemon_schedule_start(trk_input_t *in, int delay_ms);
 
