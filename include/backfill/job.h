@@ -17,10 +17,12 @@
  *   attempt starts over from a new snapshot — never resuming ranges across
  *   two snapshots.
  *
- *   an output table another pipeline of the input writes too (shards):
- *   one output transaction holds the whole copy and ends with the
- *   checkpoint row, so a crash leaves nothing to reset — a TRUNCATE would
- *   take the other pipeline's rows with it.
+ *   an output table another pipeline of the input writes too (shards),
+ *   or a pipeline with transform.sql or insert.sql (backfill/rows.c): one
+ *   output transaction holds the whole copy and ends with the checkpoint
+ *   row, so a crash leaves nothing to reset — a TRUNCATE would take the
+ *   other pipeline's rows with it, and only a template's author knows how
+ *   to undo its writes.
  */
 #ifndef TRK_BACKFILL_JOB_H
 #define TRK_BACKFILL_JOB_H
@@ -88,10 +90,14 @@ int			trk_backfill_run(trk_backfill_job_t *job, trk_buf_t *err);
 void		trk_backfill_items_free(trk_backfill_item_t *items, size_t n);
 
 /*
- * trk_backfill_serves: def is one a backfill copies — the default mirror
- * (no templates), applying inserts.  Others start from the stream.
+ * trk_backfill_serves: def is one a backfill copies — one that applies
+ * inserts (one applying only deletes, say, follows rows loaded some other
+ * way, and starts from the stream).  trk_backfill_by_rows: its rows go
+ * through its templates one by one (transform.sql, insert.sql), in one
+ * output transaction; else the default mirror's COPY.
  */
 bool		trk_backfill_serves(const trk_pipeline_t *def);
+bool		trk_backfill_by_rows(const trk_pipeline_t *def);
 
 /*
  * trk_backfill_rebuild readies def's output for a new backfill, in one

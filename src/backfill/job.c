@@ -2,6 +2,7 @@
 #include "backfill/job.h"
 #include "apply/mirror.h"
 #include "backfill/copy.h"
+#include "backfill/rows.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/pqmsg.h"
@@ -99,7 +100,9 @@ work(void *arg)
 
 	if (!w->borrowed)
 		rc = worker_open(w, &err);
-	while (rc == 0 && !atomic_load(&run->sh.stop))
+	if (rc == 0 && trk_backfill_by_rows(def))
+		rc = trk_backfill_rows(w->src, w->dst, def, run->t, run->job->lsn, &run->sh, &err);
+	while (rc == 0 && !trk_backfill_by_rows(def) && !atomic_load(&run->sh.stop))
 	{
 		unsigned	i = atomic_fetch_add(&run->next, 1);
 
@@ -266,24 +269,22 @@ empty_output(PGconn *dst, const trk_backfill_item_t *item, trk_buf_t *err)
 	return TRK_BACKFILL_REFUSED;
 }
 
-/* one_transaction: the whole copy and the checkpoint row in one output transaction */
+/*
+ * one_transaction: the whole copy and the checkpoint row in one output
+ * transaction — for shards (whose output another pipeline's rows share),
+ * and for pipelines with templates (whose writes only they can undo).  A
+ * crash leaves nothing behind, so a row left 'backfilling' (by `trucker
+ * backfill`, which emptied the output) needs no reset.
+ */
 static int
 one_transaction(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 				const trk_backfill_table_t *t, PGconn *src, PGconn *dst, trk_buf_t *err)
 {
 	int			rc;
 
-	if (item->reset)
-	{
-		trk_buf_appendf(err, "its output %s.%s holds part of an interrupted backfill, and "
-						"another pipeline writes the same table, so trucker cannot empty it: "
-						"remove the rows that came from this pipeline's input, and its row "
-						"of trucker.checkpoints", item->def->output_table.schema,
-						item->def->output_table.name);
-		return TRK_BACKFILL_REFUSED;
-	}
 	if ((rc = run_sql(dst, "BEGIN", err)) != 0 ||
 		(rc = run_sql(dst, "SET LOCAL statement_timeout = 0", err)) != 0 ||
+		(!item->shared && (rc = empty_output(dst, item, err)) != 0) ||
 		(rc = copy_table(job, item, t, src, dst, err)) != 0)
 		return rc;
 	if (trk_checkpoint_insert(dst, item->def->name, job->lsn, job->system_identifier,
@@ -367,7 +368,8 @@ backfill_item(const trk_backfill_job_t *job, trk_backfill_item_t *item, PGconn *
 		trk_log_info("backfill started", "pipeline", item->def->name,
 					 "input", item->def->input_table.name,
 					 "lsn", trk_lsn_format(job->lsn, at), NULL);
-		rc = item->shared ? one_transaction(job, item, &t, src, dst, &item->why) :
+		rc = item->shared || trk_backfill_by_rows(item->def) ?
+			one_transaction(job, item, &t, src, dst, &item->why) :
 			in_steps(job, item, &t, dst, &item->why);
 	}
 	item->seconds = now_s() - start;
@@ -458,12 +460,13 @@ trk_backfill_run(trk_backfill_job_t *job, trk_buf_t *err)
 bool
 trk_backfill_serves(const trk_pipeline_t *def)
 {
-	if (!(def->operations & TRK_OP_INSERT))
-		return false;
-	for (int k = 0; k < TRK_SQL_COUNT; k++)
-		if (def->sql[k] != NULL)
-			return false;
-	return true;
+	return (def->operations & TRK_OP_INSERT) != 0;
+}
+
+bool
+trk_backfill_by_rows(const trk_pipeline_t *def)
+{
+	return def->sql[TRK_SQL_TRANSFORM] != NULL || def->sql[TRK_SQL_INSERT] != NULL;
 }
 
 int

@@ -37,8 +37,8 @@ usage(FILE *out)
 			"\n"
 			"Copy a pipeline again from a new snapshot of its input (its output lost\n"
 			"or damaged, or its definition changed), without disturbing the others.\n"
-			"The output must be empty; --truncate empties it first.  Only pipelines\n"
-			"of the default mirror (no templates) are backfilled so far.\n"
+			"The output must be empty; --truncate empties it first (its output table\n"
+			"only: what insert.sql wrote elsewhere is for its author to remove).\n"
 			"\n"
 			"A running trucker on DIR does it, streaming the other pipelines meanwhile,\n"
 			"and the command waits for the copy to end (a progress bar on a terminal).\n"
@@ -262,8 +262,8 @@ trk_cmd_backfill(int argc, char **argv)
 	}
 	if (!trk_backfill_serves(p))
 	{
-		fprintf(stderr, "trucker backfill: pipeline %s has templates or applies no inserts: "
-				"only the default mirror is backfilled so far\n", p->name);
+		fprintf(stderr, "trucker backfill: pipeline %s applies no inserts: a backfill "
+				"passes the input's rows as inserts, and it would take none\n", p->name);
 		goto done;
 	}
 	if (shared(cfg, p))

@@ -271,8 +271,8 @@ trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate, t
 	}
 	if (!trk_backfill_serves(p->def))
 	{
-		trk_buf_appendf(reply, "pipeline %s has templates or applies no inserts: only the "
-						"default mirror is backfilled so far", name);
+		trk_buf_appendf(reply, "pipeline %s applies no inserts: a backfill passes the "
+						"input's rows as inserts, and it would take none", name);
 		return -1;
 	}
 	if (trk_input_shares_output(in, p))

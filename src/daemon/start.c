@@ -614,7 +614,7 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 		}
 	}
 
-	/* pipelines not backfilled start here: templates (not served yet), or no inserts */
+	/* pipelines not backfilled start here: those that apply no inserts */
 	for (size_t i = 0; i < in->npipes; i++)
 	{
 		run_pipeline_t *p = &in->pipes[i];
@@ -628,9 +628,9 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 			set_result(in, SETUP_RETRY, "output \"%s\": %s", p->dest->conn->name, trk_buf_cstr(&err));
 			goto done;
 		}
-		trk_log_warn("pipeline has no checkpoint and is not backfilled (it has templates, "
-					 "which no backfill serves yet, or applies no inserts): it starts with the "
-					 "changes from here on, without the rows its input already holds",
+		trk_log_warn("pipeline has no checkpoint and is not backfilled (it applies no "
+					 "inserts): it starts with the changes from here on, without the rows its "
+					 "input already holds",
 					 "pipeline", p->def->name, "lsn", trk_lsn_format(in->start_lsn, a), NULL);
 		p->has_row = true;
 		p->pos.stored = in->start_lsn;

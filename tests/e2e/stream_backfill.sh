@@ -13,15 +13,15 @@
 #  (c) an output that already holds rows parks its pipeline with an error
 #      naming the fix, while the others stream; emptied, the next start
 #      backfills it;
-#  (d) a pipeline with templates and no checkpoint is not backfilled, and
-#      says so;
+#  (d) a pipeline with insert.sql is backfilled through it; one that
+#      applies no inserts is not, and says so;
 #  (e) two new pipelines writing one output table (two shards) are both
 #      backfilled: the second does not take the first's rows for a reason to
 #      park;
 #  (f) `trucker backfill DIR big2 --truncate` on the running daemon copies
 #      big2 again under a workload, waiting until it is done, while big's
 #      output and checkpoint go on untouched; without --truncate it refuses
-#      a non-empty output; a shard or a templated pipeline is refused; with
+#      a non-empty output; a shard, or a pipeline without inserts, is refused; with
 #      no daemon running, it empties and marks the output, and the next
 #      start copies it.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
@@ -40,6 +40,7 @@ on_dst -c "CREATE TABLE big (id int PRIMARY KEY, k int, v text)" \
 	-c "CREATE TABLE big2 (id int PRIMARY KEY, k int, v text)" \
 	-c "CREATE TABLE small (id int PRIMARY KEY, v text)" \
 	-c "CREATE TABLE small_log (id int, v text)" \
+	-c "CREATE TABLE small_upd (id int PRIMARY KEY, v text)" \
 	-c "CREATE TABLE shards (id int PRIMARY KEY, v text)"
 add_pipeline big public.big public.big
 
@@ -130,15 +131,17 @@ on_dst -c "TRUNCATE small"
 trucker_start
 wait_same small
 
-# --- (d) a pipeline with templates is not backfilled (yet) --------------------
+# --- (d) insert.sql backfilled; no inserts, not backfilled --------------------
 add_pipeline small_log public.small public.small_log "" "operations: [insert]"
 printf 'INSERT INTO small_log VALUES ({{ new.id }}, {{ new.v }})\n' >"$work/p/small_log/insert.sql"
+add_pipeline small_upd public.small public.small_upd "" "operations: [update, delete]"
 trucker_stop
 trucker_start
-wait_until "no word that small_log is not backfilled" \
-	grep -q 'is not backfilled (it has templates.*pipeline=small_log' "$trucker_log"
+wait_until "no word that small_upd is not backfilled" \
+	grep -q 'is not backfilled (it applies no inserts).*pipeline=small_upd' "$trucker_log"
 on_src -c "INSERT INTO small VALUES (101, 's101')"
-wait_until "small_log did not stream" sql_is q_dst "SELECT string_agg(id || v, ',') FROM small_log" 101s101
+wait_same small small_log
+expect_sql q_dst "SELECT count(*) FROM small_upd" 0
 trucker_stop
 
 # --- (e) two shards into one output ------------------------------------------
@@ -157,8 +160,8 @@ expect_status 1 backfill big2
 expect_contains "$work/err" "holds rows: a backfill copies into an empty output (--truncate empties it first)"
 expect_status 1 backfill shard_a --truncate
 expect_contains "$work/err" "emptying it would take that one's rows too"
-expect_status 1 backfill small_log
-expect_contains "$work/err" "only the default mirror is backfilled so far"
+expect_status 1 backfill small_upd
+expect_contains "$work/err" "applies no inserts"
 big_before=$(q_dst "SELECT lsn FROM trucker.checkpoints WHERE pipeline = 'big'")
 copies_of_big=$(grep -F 'msg="backfill done"' "$trucker_log" | grep -c 'pipeline=big ')
 on_dst -c "UPDATE big2 SET v = 'damaged' WHERE id % 7 = 0"
