@@ -17,6 +17,8 @@
  *                                 was cut short); lsn means nothing yet, and
  *                                 the output may hold part of the copy
  *     backfilled_at      timestamptz  when its last backfill ended
+ *     fingerprint        text     of the definition its output was made by
+ *                                 (trk_pipeline_t.fingerprint)
  *
  * trucker.dead_letters holds the changes a pipeline did not apply: with
  * on_error: dead_letter, each change whose statement failed, written by
@@ -87,6 +89,7 @@ typedef struct trk_checkpoint_row
 	char	   *stopped_error;	/* owned; NULL when none */
 	trk_lsn_t	skip_lsn;		/* 0 = none */
 	bool		backfilling;	/* state = 'backfilling' */
+	char	   *fingerprint;	/* owned; NULL when none was recorded */
 } trk_checkpoint_row_t;
 
 /*
@@ -119,9 +122,13 @@ int			trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows,
  * fails when the pipeline has a streaming one already (another trucker
  * wrote it since it was read).
  */
-int			trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn,
-								  const char *sysid, const char *database,
+int			trk_checkpoint_insert(PGconn *pg, const char *pipeline, const char *fingerprint,
+								  trk_lsn_t lsn, const char *sysid, const char *database,
 								  const char *slot, bool backfilled, trk_buf_t *err);
+
+/* trk_checkpoint_set_fingerprint records the definition a pipeline now runs by */
+int			trk_checkpoint_set_fingerprint(PGconn *pg, const char *pipeline,
+										   const char *fingerprint, trk_buf_t *err);
 
 /*
  * trk_checkpoint_mark_rebuild sets a pipeline's row, if it has one, to
@@ -136,7 +143,8 @@ int			trk_checkpoint_mark_rebuild(PGconn *pg, const char *pipeline, trk_buf_t *e
  * committed, gives it its checkpoint lsn and 'streaming' — failing when the
  * row is not 'backfilling' any more.
  */
-int			trk_checkpoint_begin_backfill(PGconn *pg, const char *pipeline, const char *sysid,
+int			trk_checkpoint_begin_backfill(PGconn *pg, const char *pipeline,
+										  const char *fingerprint, const char *sysid,
 										  const char *database, const char *slot,
 										  trk_buf_t *err);
 int			trk_checkpoint_end_backfill(PGconn *pg, const char *pipeline, trk_lsn_t lsn,

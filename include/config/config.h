@@ -135,6 +135,8 @@ typedef struct trk_pipeline
 	trk_pos_t	input_pos;		/* of input.table in config_file */
 	trk_pos_t	output_pos;		/* of output.table */
 	trk_pos_t	key_pos;		/* of output.key, or of output.table */
+	char		fingerprint[17];	/* hex; of input, output, key, operations
+									 * and SQL files: what the output holds */
 } trk_pipeline_t;
 
 typedef struct trk_config

@@ -23,6 +23,14 @@ typedef struct trk_daemon_options
 {
 	int64_t		shutdown_timeout_ms;	/* commit-or-roll-back limit on exit */
 	const char *control_path;	/* the control socket, or NULL for none */
+	bool		accept_changed; /* a pipeline changed while trucker was down
+								 * runs by its new definition, as is */
+	/*
+	 * On SIGHUP: the folder loaded and checked again (the daemon owns it),
+	 * or NULL when it has errors, which reload has reported.
+	 */
+	trk_config_t *(*reload) (void *arg);
+	void	   *reload_arg;
 } trk_daemon_options_t;
 
 /*

@@ -287,8 +287,8 @@ one_transaction(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 		(!item->shared && (rc = empty_output(dst, item, err)) != 0) ||
 		(rc = copy_table(job, item, t, src, dst, err)) != 0)
 		return rc;
-	if (trk_checkpoint_insert(dst, item->def->name, job->lsn, job->system_identifier,
-							  job->database, job->slot, true, err) != 0)
+	if (trk_checkpoint_insert(dst, item->def->name, item->def->fingerprint, job->lsn,
+							  job->system_identifier, job->database, job->slot, true, err) != 0)
 		return -1;
 	return run_sql(dst, "COMMIT", err);
 }
@@ -329,8 +329,9 @@ in_steps(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 		rc = empty_output(dst, item, err);
 	if (rc != 0)
 		return rc;
-	if (trk_checkpoint_begin_backfill(dst, item->def->name, job->system_identifier,
-									  job->database, job->slot, err) != 0)
+	if (trk_checkpoint_begin_backfill(dst, item->def->name, item->def->fingerprint,
+									  job->system_identifier, job->database, job->slot,
+									  err) != 0)
 		return -1;
 	if ((rc = run_sql(dst, "COMMIT", err)) != 0)
 		return rc;

@@ -56,14 +56,15 @@ trk_checkpoint_ensure_table(PGconn *pg, trk_buf_t *err)
 		 * ALTER TABLE locks out the other inputs' checkpoint writes */
 		"DO $trk$ BEGIN"
 		" IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'trucker.checkpoints'::regclass"
-		"  AND attname = 'state' AND NOT attisdropped) THEN"
+		"  AND attname = 'fingerprint' AND NOT attisdropped) THEN"
 		"  ALTER TABLE trucker.checkpoints"
 		"   ADD COLUMN IF NOT EXISTS stopped_lsn pg_lsn,"
 		"   ADD COLUMN IF NOT EXISTS stopped_error text,"
 		"   ADD COLUMN IF NOT EXISTS skip_lsn pg_lsn,"
-		"   ADD COLUMN state text NOT NULL DEFAULT 'streaming'"
+		"   ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'streaming'"
 		"    CHECK (state IN ('backfilling', 'streaming')),"
-		"   ADD COLUMN backfilled_at timestamptz;"
+		"   ADD COLUMN IF NOT EXISTS backfilled_at timestamptz,"
+		"   ADD COLUMN IF NOT EXISTS fingerprint text;"
 		" END IF;"
 		"END $trk$;"
 		"CREATE TABLE IF NOT EXISTS trucker.dead_letters ("
@@ -153,7 +154,7 @@ trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_
 {
 	PGresult   *r = PQexec(pg, "SELECT pipeline, lsn::text, system_identifier, database, slot, "
 						   "stopped_lsn::text, stopped_error, skip_lsn::text, "
-						   "state = 'backfilling' FROM trucker.checkpoints");
+						   "state = 'backfilling', fingerprint FROM trucker.checkpoints");
 	int			n;
 
 	*rows = NULL;
@@ -181,6 +182,7 @@ trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_
 			!trk_lsn_parse(PQgetvalue(r, i, 7), (size_t) PQgetlength(r, i, 7), &row->skip_lsn))
 			row->skip_lsn = 0;
 		row->backfilling = strcmp(PQgetvalue(r, i, 8), "t") == 0;
+		row->fingerprint = PQgetisnull(r, i, 9) ? NULL : trk_strdup(PQgetvalue(r, i, 9));
 	}
 	*nrows = (size_t) n;
 	PQclear(r);
@@ -188,25 +190,28 @@ trk_checkpoint_read(PGconn *pg, trk_checkpoint_row_t **rows, size_t *nrows, trk_
 }
 
 int
-trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn, const char *sysid,
-					  const char *database, const char *slot, bool backfilled, trk_buf_t *err)
+trk_checkpoint_insert(PGconn *pg, const char *pipeline, const char *fingerprint, trk_lsn_t lsn,
+					  const char *sysid, const char *database, const char *slot,
+					  bool backfilled, trk_buf_t *err)
 {
 	char		lsn_text[TRK_LSN_BUFSIZE];
-	const char *values[6] = {pipeline, trk_lsn_format(lsn, lsn_text), sysid, database, slot,
-	backfilled ? "t" : "f"};
+	const char *values[7] = {pipeline, trk_lsn_format(lsn, lsn_text), sysid, database, slot,
+	backfilled ? "t" : "f", fingerprint};
 	PGresult   *r = PQexecParams(pg,
 								 "INSERT INTO trucker.checkpoints "
-								 "(pipeline, lsn, system_identifier, database, slot, backfilled_at) "
+								 "(pipeline, lsn, system_identifier, database, slot, backfilled_at, "
+								 "fingerprint) "
 								 "VALUES ($1, $2::pg_lsn, $3, $4, $5, "
-								 "CASE WHEN $6::bool THEN now() END) "
+								 "CASE WHEN $6::bool THEN now() END, $7) "
 								 "ON CONFLICT (pipeline) DO UPDATE SET lsn = EXCLUDED.lsn, "
 								 "system_identifier = EXCLUDED.system_identifier, "
 								 "database = EXCLUDED.database, slot = EXCLUDED.slot, "
 								 "updated_at = now(), stopped_lsn = NULL, stopped_error = NULL, "
 								 "skip_lsn = NULL, state = 'streaming', "
-								 "backfilled_at = EXCLUDED.backfilled_at "
+								 "backfilled_at = EXCLUDED.backfilled_at, "
+								 "fingerprint = EXCLUDED.fingerprint "
 								 "WHERE trucker.checkpoints.state = 'backfilling'",
-								 6, NULL, values, NULL, NULL, 0);
+								 7, NULL, values, NULL, NULL, 0);
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return trk_pq_fail(err, "cannot insert into trucker.checkpoints", pg, r);
@@ -223,23 +228,42 @@ trk_checkpoint_insert(PGconn *pg, const char *pipeline, trk_lsn_t lsn, const cha
 }
 
 int
-trk_checkpoint_begin_backfill(PGconn *pg, const char *pipeline, const char *sysid,
-							  const char *database, const char *slot, trk_buf_t *err)
+trk_checkpoint_begin_backfill(PGconn *pg, const char *pipeline, const char *fingerprint,
+							  const char *sysid, const char *database, const char *slot,
+							  trk_buf_t *err)
 {
-	const char *values[4] = {pipeline, sysid, database, slot};
+	const char *values[5] = {pipeline, sysid, database, slot, fingerprint};
 	PGresult   *r = PQexecParams(pg,
 								 "INSERT INTO trucker.checkpoints "
-								 "(pipeline, lsn, system_identifier, database, slot, state) "
-								 "VALUES ($1, '0/0', $2, $3, $4, 'backfilling') "
+								 "(pipeline, lsn, system_identifier, database, slot, state, "
+								 "fingerprint) "
+								 "VALUES ($1, '0/0', $2, $3, $4, 'backfilling', $5) "
 								 "ON CONFLICT (pipeline) DO UPDATE SET lsn = '0/0', "
 								 "system_identifier = EXCLUDED.system_identifier, "
 								 "database = EXCLUDED.database, slot = EXCLUDED.slot, "
 								 "updated_at = now(), stopped_lsn = NULL, stopped_error = NULL, "
-								 "skip_lsn = NULL, state = 'backfilling'",
-								 4, NULL, values, NULL, NULL, 0);
+								 "skip_lsn = NULL, state = 'backfilling', "
+								 "fingerprint = EXCLUDED.fingerprint",
+								 5, NULL, values, NULL, NULL, 0);
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return trk_pq_fail(err, "cannot mark the pipeline backfilling", pg, r);
+	PQclear(r);
+	return 0;
+}
+
+int
+trk_checkpoint_set_fingerprint(PGconn *pg, const char *pipeline, const char *fingerprint,
+							   trk_buf_t *err)
+{
+	const char *values[2] = {pipeline, fingerprint};
+	PGresult   *r = PQexecParams(pg,
+								 "UPDATE trucker.checkpoints SET fingerprint = $2 "
+								 "WHERE pipeline = $1",
+								 2, NULL, values, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return trk_pq_fail(err, "cannot record the pipeline's fingerprint", pg, r);
 	PQclear(r);
 	return 0;
 }
@@ -399,6 +423,7 @@ trk_checkpoint_rows_free(trk_checkpoint_row_t *rows, size_t n)
 	for (size_t i = 0; i < n; i++)
 	{
 		free(rows[i].stopped_error);
+		free(rows[i].fingerprint);
 		free(rows[i].pipeline);
 		free(rows[i].system_identifier);
 		free(rows[i].database);

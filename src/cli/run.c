@@ -1,5 +1,6 @@
 /* run.c — `trucker run`: load and check DIR, then stream its pipelines. */
 #include "cli/cli.h"
+#include "base/diag.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
@@ -9,6 +10,39 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct reload_arg
+{
+	const char *config_flag;
+	const char *dir;
+} reload_arg_t;
+
+/*
+ * reload_folder loads the folder again, on SIGHUP: each diagnostic goes to
+ * the log as a line of its own, naming its file:line:col.
+ */
+static trk_config_t *
+reload_folder(void *arg)
+{
+	reload_arg_t *r = arg;
+	trk_diags_t diags = {0};
+	char	   *file = trk_cli_connections_file(r->config_flag, r->dir);
+	trk_config_t *cfg = trk_config_load(r->dir, file, &diags);
+	char		line[1024];
+
+	trk_diags_sort(&diags);
+	for (size_t i = 0; i < diags.n; i++)
+	{
+		trk_diag_format(&diags.items[i], line, sizeof(line));
+		if (diags.items[i].severity == TRK_ERROR)
+			trk_log_error("the pipelines folder has an error", "diagnostic", line, NULL);
+		else
+			trk_log_warn("the pipelines folder has a warning", "diagnostic", line, NULL);
+	}
+	free(file);
+	trk_diags_free(&diags);
+	return cfg;
+}
 
 static void
 run_usage(FILE *out)
@@ -26,8 +60,13 @@ run_usage(FILE *out)
 			"      --log-level LEVEL       debug, info (default), warn or error\n"
 			"      --shutdown-timeout SECS how long a stop may wait for the batch in\n"
 			"                              flight to commit before rolling it back (5)\n"
-			"      --control PATH          the control socket `trucker skip` and\n"
-			"                              `resume` reach (default: DIR/.trucker.sock)\n"
+			"      --control PATH          the control socket `trucker skip`, `resume`\n"
+			"                              and `backfill` reach (default: DIR/.trucker.sock)\n"
+			"      --accept-changed        a pipeline changed since its checkpoint runs\n"
+			"                              by its new definition as is, without a backfill\n"
+			"\n"
+			"SIGHUP reloads DIR: added pipelines are backfilled, removed ones stop,\n"
+			"changed ones keep their old definition until `trucker backfill`.\n"
 			"  -h, --help                  show this help\n");
 }
 
@@ -40,6 +79,7 @@ trk_cmd_run(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'L'},
 		{"shutdown-timeout", required_argument, NULL, 'T'},
 		{"control", required_argument, NULL, 'C'},
+		{"accept-changed", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -52,6 +92,7 @@ trk_cmd_run(int argc, char **argv)
 	trk_log_format_t format = TRK_LOG_LOGFMT;
 	trk_log_level_t level = TRK_LOG_INFO;
 	trk_daemon_options_t dopts = {.shutdown_timeout_ms = 5000};
+	reload_arg_t rarg;
 	char	   *end;
 	double		secs;
 
@@ -90,6 +131,9 @@ trk_cmd_run(int argc, char **argv)
 			case 'C':
 				control = optarg;
 				break;
+			case 'A':
+				dopts.accept_changed = true;
+				break;
 			case 'h':
 				run_usage(stdout);
 				return TRK_EXIT_OK;
@@ -110,6 +154,10 @@ trk_cmd_run(int argc, char **argv)
 	trk_log_setup(format, level);
 	control_path = control ? trk_strdup(control) : trk_control_default_path(argv[optind]);
 	dopts.control_path = control_path;
+	dopts.reload = reload_folder;
+	dopts.reload_arg = &rarg;
+	rarg.config_flag = config_flag;
+	rarg.dir = argv[optind];
 	rc = trk_daemon_run(cfg, &dopts);
 	free(control_path);
 	trk_config_free(cfg);

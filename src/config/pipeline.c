@@ -44,7 +44,53 @@ typedef struct pipe_loader
 	const char *file;
 	trk_diags_t *diags;
 	size_t		errors0;
+	uint64_t	sql_hash;		/* the SQL files' texts, for the fingerprint */
 } pipe_loader_t;
+
+/* FNV-1a, 64 bits: a fingerprint tells changes apart, it guards nothing */
+static uint64_t
+fnv(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *b = data;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		h ^= b[i];
+		h *= 1099511628211u;
+	}
+	return h;
+}
+
+static uint64_t
+fnv_str(uint64_t h, const char *s)
+{
+	return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/*
+ * fingerprint: what a pipeline's output is made of — its input, its output
+ * and key, the operations it applies, and its SQL files — so that a change
+ * to any of them is seen.  Batches, on_error, redact and backfill settings
+ * change how, not what, and are left out.
+ */
+static void
+fingerprint(trk_pipeline_t *p, uint64_t sql_hash)
+{
+	uint64_t	h = 14695981039346656037u;
+
+	h = fnv_str(h, p->input_connection);
+	h = fnv_str(h, p->input_table.schema);
+	h = fnv_str(h, p->input_table.name);
+	h = fnv_str(h, p->output_connection);
+	h = fnv_str(h, p->output_table.schema);
+	h = fnv_str(h, p->output_table.name);
+	h = fnv(h, &p->nkey, sizeof(p->nkey));
+	for (size_t i = 0; i < p->nkey; i++)
+		h = fnv_str(h, p->key[i]);
+	h = fnv(h, &p->operations, sizeof(p->operations));
+	h = fnv(h, &sql_hash, sizeof(sql_hash));
+	snprintf(p->fingerprint, sizeof(p->fingerprint), "%016llx", (unsigned long long) h);
+}
 
 static const trk_ynode_t *
 section_map(pipe_loader_t *l, const trk_ynode_t *root, const char *key,
@@ -378,6 +424,8 @@ load_sql(pipe_loader_t *l, trk_pipeline_t *p)
 			free(path);
 			continue;
 		}
+		l->sql_hash = fnv(l->sql_hash, &k, sizeof(k));
+		l->sql_hash = fnv(l->sql_hash, text.data, text.len);
 		scope.allow_transformed = k != TRK_SQL_TRANSFORM && present[TRK_SQL_TRANSFORM];
 		p->sql[k] = trk_template_compile(path, text.data, text.len, &scope, l->diags);
 		p->sql_file[k] = path;
@@ -592,9 +640,11 @@ trk_cfg_load_pipeline_into(trk_config_t *cfg, bool have_connections,
 	trk_cfg_pipeline_from_text(cfg, have_connections, p.config_file, raw.data, raw.len,
 							   &p, diags);
 
+	l.sql_hash = 14695981039346656037u;
 	load_sql(&l, &p);
 	if (diags->nerrors == l.errors0)
 	{
+		fingerprint(&p, l.sql_hash);
 		TRK_GROW(cfg->pipelines, cfg->cappipelines, cfg->npipelines + 1);
 		cfg->pipelines[cfg->npipelines++] = p;
 		memset(&p, 0, sizeof(p));

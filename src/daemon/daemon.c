@@ -16,12 +16,29 @@
 struct trk_daemon
 {
 	uv_loop_t	loop;
-	const trk_config_t *cfg;	/* borrowed */
+	const trk_config_t *cfg;	/* the newest good config: its connections */
+	const trk_pipeline_t **defs;	/* owned array: the definitions that run,
+									 * borrowed from cfg or an older one */
+	size_t		ndefs;
+	trk_config_t **kept;		/* owned: configs loaded by reloads, which
+								 * defs may still borrow from */
+	size_t		nkept;
 	trk_daemon_options_t opts;
 	trk_input_t *inputs;		/* owned */
 	size_t		ninputs;
+	/* a reload: the inputs drain, close, and are built again */
+	bool		reloading;
+	const trk_pipeline_t **next_defs;	/* owned; what runs after it */
+	size_t		next_ndefs;
+	const trk_config_t *next_cfg;
+	char	  **rebuilds;		/* owned: pipelines `trucker backfill` asked
+								 * for, to rebuild once built again … */
+	bool	   *truncates;		/* … emptying their output first */
+	size_t		nrebuilds;
+	int			closing;		/* input handles still closing */
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	uv_signal_t sighup;
 	uv_timer_t	shutdown_timer;
 	uv_pipe_t	control;
 	bool		has_control;
@@ -31,6 +48,7 @@ struct trk_daemon
 };
 
 static void start_work(trk_input_t *in);
+static void start_reload(trk_daemon_t *d);
 
 /* ------------------------------------------------------------------ */
 /* building the inputs                                                */
@@ -51,14 +69,20 @@ build_inputs(trk_daemon_t *d)
 	const trk_config_t *cfg = d->cfg;
 
 	d->inputs = trk_calloc(cfg->nconnections + 1, sizeof(trk_input_t));
+	d->ninputs = 0;
+	for (size_t i = 0; i < d->ndefs; i++)
+		if (trk_config_connection(cfg, d->defs[i]->input_connection) == NULL ||
+			trk_config_connection(cfg, d->defs[i]->output_connection) == NULL)
+			trk_log_error("pipeline not streamed: the definition it keeps names a connection "
+						  "trucker.yml no longer has", "pipeline", d->defs[i]->name, NULL);
 	for (size_t c = 0; c < cfg->nconnections; c++)
 	{
 		const trk_connection_t *conn = &cfg->connections[c];
 		trk_input_t *in = &d->inputs[d->ninputs];
 
-		for (size_t i = 0; i < cfg->npipelines; i++)
+		for (size_t i = 0; i < d->ndefs; i++)
 		{
-			const trk_pipeline_t *p = &cfg->pipelines[i];
+			const trk_pipeline_t *p = d->defs[i];
 			const trk_connection_t *out = trk_config_connection(cfg, p->output_connection);
 			run_pipeline_t *rp;
 			run_dest_t *rd;
@@ -105,6 +129,11 @@ build_inputs(trk_daemon_t *d)
 		}
 		in->daemon = d;
 		in->conn = conn;
+		in->accept_changed = d->opts.accept_changed;
+		for (size_t i = 0; i < in->npipes; i++)
+			for (size_t r = 0; r < d->nrebuilds; r++)
+				if (strcmp(d->rebuilds[r], in->pipes[i].def->name) == 0)
+					in->pipes[i].rebuild = d->truncates[r] ? REBUILD_TRUNCATE : REBUILD;
 		trk_input_xform_init(in);
 		in->backoff_ms = TRK_BACKOFF_MIN_MS;
 		uv_timer_init(&d->loop, &in->timer);
@@ -135,6 +164,14 @@ after_work(uv_work_t *w, int status)
 	for (size_t i = 0; i < in->npipes; i++)
 		if (in->pipes[i].rebuild_done)
 			in->pipes[i].rebuild = NO_REBUILD;
+	if (in->draining && !in->daemon->stopping)
+	{
+		/* a reload: this input is built again */
+		trk_input_setup_release(in);
+		in->state = IN_CLOSED;
+		trk_daemon_input_changed(in->daemon);
+		return;
+	}
 	if (in->reload && !in->daemon->stopping && status != UV_ECANCELED)
 	{
 		/* a pipeline changed while it started: read it again */
@@ -249,6 +286,8 @@ trk_daemon_reload_pipeline(trk_daemon_t *d, const char *name)
 
 	if (in == NULL)
 		return -1;
+	if (d->reloading)
+		return 0;				/* its new input reads the checkpoints afresh anyway */
 	trk_log_info("pipeline changed by a command; starting its input again",
 				 "pipeline", name, "connection", in->conn->name, NULL);
 	trk_buf_appendf(&why, "pipeline %s changed by a command", name);
@@ -281,10 +320,31 @@ trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate, t
 						"it would take that one's rows too", name);
 		return -1;
 	}
-	if (p->copying || p->rebuild)
+	if (p->copying || p->rebuild || d->reloading)
 	{
-		trk_buf_appendf(reply, "pipeline %s is being backfilled already", name);
+		trk_buf_appendf(reply, "pipeline %s is being backfilled or reloaded already", name);
 		return -1;
+	}
+	if (trk_config_pipeline(d->cfg, name) != NULL && trk_config_pipeline(d->cfg, name) != p->def)
+	{
+		/* it runs by an older definition: the rebuild takes the newest */
+		const trk_pipeline_t **defs = trk_calloc(d->ndefs + 1, sizeof(trk_pipeline_t *));
+
+		for (size_t i = 0; i < d->ndefs; i++)
+			defs[i] = strcmp(d->defs[i]->name, name) == 0 ? trk_config_pipeline(d->cfg, name) :
+				d->defs[i];
+		d->rebuilds = trk_realloc(d->rebuilds, (d->nrebuilds + 1) * sizeof(char *));
+		d->truncates = trk_realloc(d->truncates, (d->nrebuilds + 1) * sizeof(bool));
+		d->rebuilds[d->nrebuilds] = trk_strdup(name);
+		d->truncates[d->nrebuilds++] = truncate;
+		free(d->next_defs);
+		d->next_defs = defs;
+		d->next_ndefs = d->ndefs;
+		d->next_cfg = d->cfg;
+		trk_log_info("pipeline to be backfilled again with its new definition, by a command",
+					 "pipeline", name, "truncate", truncate ? "yes" : "no", NULL);
+		start_reload(d);
+		return 0;
 	}
 	p->rebuild = truncate ? REBUILD_TRUNCATE : REBUILD;
 	trk_log_info("pipeline to be backfilled again, by a command; starting its input again",
@@ -325,8 +385,181 @@ trk_daemon_backfill_progress(trk_daemon_t *d, const char *name, trk_buf_t *reply
 }
 
 /* ------------------------------------------------------------------ */
+/* reloading the folder                                               */
+/* ------------------------------------------------------------------ */
+
+/* start_reload drains every input; they are built again from next_defs */
+static void
+start_reload(trk_daemon_t *d)
+{
+	d->reloading = true;
+	for (size_t i = 0; i < d->ninputs; i++)
+	{
+		trk_input_backfill_cancel(&d->inputs[i]);
+		trk_input_shutdown(&d->inputs[i]);
+	}
+	trk_daemon_input_changed(d);
+}
+
+static void free_inputs(trk_daemon_t *d);
+
+/* rebuild_inputs: the old inputs are closed; the new ones start */
+static void
+rebuild_inputs(trk_daemon_t *d)
+{
+	char		n[24];
+
+	free_inputs(d);
+	free(d->defs);
+	d->defs = d->next_defs;
+	d->ndefs = d->next_ndefs;
+	d->cfg = d->next_cfg;
+	d->next_defs = NULL;
+	d->next_ndefs = 0;
+	build_inputs(d);
+	for (size_t i = 0; i < d->nrebuilds; i++)
+		free(d->rebuilds[i]);
+	free(d->rebuilds);
+	free(d->truncates);
+	d->rebuilds = NULL;
+	d->truncates = NULL;
+	d->nrebuilds = 0;
+	d->reloading = false;
+	snprintf(n, sizeof(n), "%zu", d->ndefs);
+	trk_log_info("pipelines reloaded", "pipelines", n, NULL);
+	for (size_t i = 0; i < d->ninputs; i++)
+		start_work(&d->inputs[i]);
+	trk_daemon_input_changed(d);
+}
+
+/* running: the definition pipeline name runs by, and whether it has a checkpoint */
+static const trk_pipeline_t *
+running(trk_daemon_t *d, const char *name, bool *established)
+{
+	*established = false;
+	for (size_t i = 0; i < d->ninputs; i++)
+		for (size_t j = 0; j < d->inputs[i].npipes; j++)
+		{
+			run_pipeline_t *p = &d->inputs[i].pipes[j];
+
+			if (strcmp(p->def->name, name) == 0)
+			{
+				*established = p->has_row && !p->parked;
+				return p->def;
+			}
+		}
+	for (size_t i = 0; i < d->ndefs; i++)
+		if (strcmp(d->defs[i]->name, name) == 0)
+			return d->defs[i];
+	return NULL;
+}
+
+/*
+ * reload takes cfg, a newly loaded folder: added pipelines are backfilled,
+ * removed ones stop (their checkpoints stay), and a pipeline whose
+ * definition changed while it has a checkpoint keeps the old one until
+ * `trucker backfill` rebuilds it — its output was made by the old.
+ */
+static void
+reload(trk_daemon_t *d, trk_config_t *cfg)
+{
+	const trk_pipeline_t **defs = trk_calloc(cfg->npipelines + 1, sizeof(trk_pipeline_t *));
+	size_t		n = 0;
+
+	d->kept = trk_realloc(d->kept, (d->nkept + 1) * sizeof(trk_config_t *));
+	d->kept[d->nkept++] = cfg;
+	for (size_t i = 0; i < cfg->npipelines; i++)
+	{
+		const trk_pipeline_t *p = &cfg->pipelines[i];
+		bool		established;
+		const trk_pipeline_t *old = running(d, p->name, &established);
+
+		if (old == NULL)
+			trk_log_info("pipeline added", "pipeline", p->name, NULL);
+		else if (strcmp(old->fingerprint, p->fingerprint) != 0 && established)
+		{
+			trk_log_warn("pipeline changed (its input, output, key, operations or SQL files): "
+						 "it keeps its old definition, which its output was made by, until "
+						 "`trucker backfill` rebuilds it", "pipeline", p->name,
+						 "was", old->fingerprint, "now", p->fingerprint, NULL);
+			p = old;
+		}
+		defs[n++] = p;
+	}
+	for (size_t i = 0; i < d->ndefs; i++)
+		if (trk_config_pipeline(cfg, d->defs[i]->name) == NULL)
+			trk_log_info("pipeline removed: it stops, and its checkpoint stays", "pipeline",
+						 d->defs[i]->name, NULL);
+	free(d->next_defs);
+	d->next_defs = defs;
+	d->next_ndefs = n;
+	d->next_cfg = cfg;
+	start_reload(d);
+}
+
+static void
+on_sighup(uv_signal_t *s, int signum)
+{
+	trk_daemon_t *d = s->data;
+	trk_config_t *cfg;
+
+	(void) signum;
+	if (d->stopping)
+		return;
+	if (d->reloading)
+	{
+		trk_log_warn("a reload is under way already: send SIGHUP again once it is done", NULL);
+		return;
+	}
+	if (d->opts.reload == NULL)
+		return;
+	trk_log_info("reloading the pipelines folder", "signal", "SIGHUP", NULL);
+	cfg = d->opts.reload(d->opts.reload_arg);
+	if (cfg == NULL)
+	{
+		trk_log_error("reload refused: every pipeline keeps its last good definition", NULL);
+		return;
+	}
+	reload(d, cfg);
+}
+
+/* ------------------------------------------------------------------ */
 /* stopping                                                           */
 /* ------------------------------------------------------------------ */
+
+static void rebuild_inputs(trk_daemon_t *d);
+
+static void
+on_input_handle_closed(uv_handle_t *h)
+{
+	trk_daemon_t *d = h->data;
+
+	if (--d->closing == 0 && !d->stopping)
+		rebuild_inputs(d);
+}
+
+/* close_inputs closes every input's timers; then (cb) they may be freed */
+static void
+close_inputs(trk_daemon_t *d, uv_close_cb cb)
+{
+	for (size_t i = 0; i < d->ninputs; i++)
+	{
+		uv_handle_t *h[] = {
+			(uv_handle_t *) &d->inputs[i].timer, (uv_handle_t *) &d->inputs[i].commit_timer,
+			(uv_handle_t *) &d->inputs[i].probe_timer, (uv_handle_t *) &d->inputs[i].quiet_timer,
+			(uv_handle_t *) &d->inputs[i].bf.timer,
+		};
+
+		for (size_t k = 0; k < sizeof(h) / sizeof(h[0]); k++)
+		{
+			if (uv_is_closing(h[k]))
+				continue;
+			h[k]->data = d;
+			d->closing += cb != NULL;
+			uv_close(h[k], cb);
+		}
+	}
+}
 
 static void
 close_all(trk_daemon_t *d)
@@ -334,18 +567,12 @@ close_all(trk_daemon_t *d)
 	if (d->closed)
 		return;
 	d->closed = true;
-	for (size_t i = 0; i < d->ninputs; i++)
-	{
-		uv_close((uv_handle_t *) &d->inputs[i].timer, NULL);
-		uv_close((uv_handle_t *) &d->inputs[i].commit_timer, NULL);
-		uv_close((uv_handle_t *) &d->inputs[i].probe_timer, NULL);
-		uv_close((uv_handle_t *) &d->inputs[i].quiet_timer, NULL);
-		uv_close((uv_handle_t *) &d->inputs[i].bf.timer, NULL);
-	}
+	close_inputs(d, NULL);
 	if (d->has_control)
 		trk_control_close(&d->control, d->opts.control_path);
 	uv_close((uv_handle_t *) &d->sigterm, NULL);
 	uv_close((uv_handle_t *) &d->sigint, NULL);
+	uv_close((uv_handle_t *) &d->sighup, NULL);
 	uv_close((uv_handle_t *) &d->shutdown_timer, NULL);
 }
 
@@ -354,6 +581,7 @@ trk_daemon_input_changed(trk_daemon_t *d)
 {
 	bool		all_closed = true;
 	bool		any_alive = false;
+	bool		any_work = false;
 
 	for (size_t i = 0; i < d->ninputs; i++)
 	{
@@ -361,11 +589,23 @@ trk_daemon_input_changed(trk_daemon_t *d)
 
 		all_closed &= s == IN_CLOSED;
 		any_alive |= s == IN_STARTING || s == IN_STREAMING || s == IN_WAITING;
+		any_work |= d->inputs[i].work_running || d->inputs[i].bf.running;
 	}
 	if (d->stopping)
 	{
 		if (all_closed)
 			close_all(d);
+		return;
+	}
+	if (d->reloading)
+	{
+		/* every input drained and no thread of theirs running: build again */
+		if (all_closed && !any_work && d->closing == 0)
+		{
+			close_inputs(d, on_input_handle_closed);
+			if (d->closing == 0)
+				rebuild_inputs(d);
+		}
 		return;
 	}
 	if (!any_alive)
@@ -466,6 +706,8 @@ free_inputs(trk_daemon_t *d)
 		free(in->types);
 	}
 	free(d->inputs);
+	d->inputs = NULL;
+	d->ninputs = 0;
 }
 
 int
@@ -477,6 +719,9 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 	memset(&d, 0, sizeof(d));
 	d.cfg = cfg;
 	d.opts = *opts;
+	d.defs = trk_calloc(cfg->npipelines + 1, sizeof(trk_pipeline_t *));
+	for (size_t i = 0; i < cfg->npipelines; i++)
+		d.defs[d.ndefs++] = &cfg->pipelines[i];
 	srand((unsigned) time(NULL) ^ (unsigned) getpid());
 	signal(SIGPIPE, SIG_IGN);
 	if (uv_loop_init(&d.loop) != 0)
@@ -489,6 +734,7 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 	{
 		trk_log_error("no pipeline to stream", NULL);
 		free_inputs(&d);
+		free(d.defs);
 		uv_loop_close(&d.loop);
 		return 1;
 	}
@@ -507,10 +753,12 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 	}
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
+	uv_signal_init(&d.loop, &d.sighup);
 	uv_timer_init(&d.loop, &d.shutdown_timer);
-	d.sigterm.data = d.sigint.data = d.shutdown_timer.data = &d;
+	d.sigterm.data = d.sigint.data = d.sighup.data = d.shutdown_timer.data = &d;
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
 	if (d.opts.control_path)
 		d.has_control = trk_control_open(&d.loop, &d.control, d.opts.control_path, &d) == 0;
 	for (size_t i = 0; i < d.ninputs; i++)
@@ -522,6 +770,15 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 	if (rc != 0)
 		trk_log_warn("event loop closed with handles still open", NULL);
 	free_inputs(&d);
+	free(d.defs);
+	free(d.next_defs);
+	for (size_t i = 0; i < d.nrebuilds; i++)
+		free(d.rebuilds[i]);
+	free(d.rebuilds);
+	free(d.truncates);
+	for (size_t i = 0; i < d.nkept; i++)
+		trk_config_free(d.kept[i]);
+	free(d.kept);
 	if (d.exit_code == 0)
 		trk_log_info("stopped", NULL);
 	return d.exit_code;

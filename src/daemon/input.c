@@ -163,7 +163,7 @@ trk_input_begin_streaming(trk_input_t *in)
 	trk_log_info("streaming started", "connection", in->conn->name, "slot", in->conn->slot,
 				 "lsn", trk_lsn_format(in->start_lsn, lsn), NULL);
 	for (size_t i = 0; i < in->npipes; i++)
-		if (in->pipes[i].pos.stop && !in->pipes[i].parked)
+		if (in->pipes[i].pos.stop && !in->pipes[i].parked && !in->pipes[i].changed)
 		{
 			char		stop[TRK_LSN_BUFSIZE];
 
@@ -1701,9 +1701,15 @@ log_held(trk_input_t *in, uint64_t now)
 		if (p->pos.stop == 0 || p->parked || in->walend <= p->pos.stored)
 			continue;
 		snprintf(held, sizeof(held), "%.1f MB", (double) (in->walend - p->pos.stored) / (1 << 20));
-		trk_log_warn("a stopped pipeline holds the slot: the source keeps its WAL until "
-					 "`trucker resume` or `trucker skip`", "pipeline", p->def->name,
-					 "lsn", trk_lsn_format(p->pos.stop, lsn), "wal_held", held, NULL);
+		if (p->changed)
+			trk_log_warn("a changed pipeline holds the slot: the source keeps its WAL until "
+						 "`trucker backfill` or `trucker run --accept-changed`", "pipeline",
+						 p->def->name, "lsn", trk_lsn_format(p->pos.stored, lsn),
+						 "wal_held", held, NULL);
+		else
+			trk_log_warn("a stopped pipeline holds the slot: the source keeps its WAL until "
+						 "`trucker resume` or `trucker skip`", "pipeline", p->def->name,
+						 "lsn", trk_lsn_format(p->pos.stop, lsn), "wal_held", held, NULL);
 	}
 }
 

@@ -76,6 +76,9 @@ typedef struct run_pipeline
 	bool		copying;		/* a backfill beside the stream copies it
 								 * (the loop's) … */
 	bool		copying_seen;	/* … as the start-up running saw it */
+	bool		changed;		/* its definition is not the one its output
+								 * was made by: it holds the slot and
+								 * applies nothing */
 	rebuild_t	rebuild;		/* `trucker backfill` asked for a new copy
 								 * (the loop's) … */
 	rebuild_t	rebuild_seen;	/* … as the start-up running saw it, */
@@ -190,6 +193,7 @@ typedef struct trk_input
 								 * over */
 	trk_lsn_t	start_lsn;
 	char		sysid[32];
+	bool		accept_changed; /* --accept-changed */
 	trk_input_backfill_t bf;
 
 	/* streaming */

@@ -123,6 +123,44 @@ trk_input_connect(const trk_connection_t *c, bool replica, bool replication, trk
 /* 1. outputs                                                         */
 /* ------------------------------------------------------------------ */
 
+/*
+ * check_fingerprint compares the definition a pipeline's output was made
+ * by (recorded: NULL for rows older than fingerprints, which take the
+ * current one) with the one it runs by.  A pipeline changed while trucker
+ * was down applies nothing and holds the slot at its checkpoint, until
+ * `trucker backfill` rebuilds it — or --accept-changed takes the new
+ * definition as is.  False: the output failed.
+ */
+static bool
+check_fingerprint(trk_input_t *in, run_dest_t *d, run_pipeline_t *p, const char *recorded,
+				  trk_buf_t *err)
+{
+	const char *now = p->def->fingerprint;
+
+	if (recorded != NULL && strcmp(recorded, now) == 0)
+		return true;
+	if (recorded != NULL && !in->accept_changed)
+	{
+		trk_log_warn("pipeline changed since its checkpoint (its input, output, key, operations "
+					 "or SQL files): it applies nothing, and holds the slot, until `trucker "
+					 "backfill` rebuilds it, or `trucker run --accept-changed` takes the new "
+					 "definition as is", "pipeline", p->def->name, "was", recorded, "now", now,
+					 NULL);
+		p->changed = true;
+		return true;
+	}
+	if (recorded != NULL)
+		trk_log_warn("pipeline changed since its checkpoint: taken as is (--accept-changed), "
+					 "from its checkpoint on", "pipeline", p->def->name, "was", recorded,
+					 "now", now, NULL);
+	if (trk_checkpoint_set_fingerprint(d->setup_conn, p->def->name, now, err) != 0)
+	{
+		set_result(in, SETUP_RETRY, "output \"%s\": %s", d->conn->name, trk_buf_cstr(err));
+		return false;
+	}
+	return true;
+}
+
 static bool
 setup_dest(trk_input_t *in, run_dest_t *d)
 {
@@ -218,6 +256,7 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 		p->reset = false;
 		p->parked = false;
 		p->pending = false;
+		p->changed = false;
 		p->pos.stop = 0;
 		p->skip_lsn = 0;
 		for (size_t j = 0; j < nrows; j++)
@@ -237,6 +276,8 @@ setup_dest(trk_input_t *in, run_dest_t *d)
 				p->skip_lsn = rows[j].skip_lsn;
 				free(p->skip_why);
 				p->skip_why = trk_strdup(rows[j].stopped_error ? rows[j].stopped_error : "");
+				if (!check_fingerprint(in, d, p, rows[j].fingerprint, &err))
+					goto done;
 			}
 	}
 	ok = true;
@@ -601,6 +642,11 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 		goto done;
 	}
 
+	/* a changed pipeline holds the slot at its checkpoint and applies nothing */
+	for (size_t i = 0; i < in->npipes; i++)
+		if (in->pipes[i].changed && in->pipes[i].has_row && in->pipes[i].pos.stop == 0)
+			in->pipes[i].pos.stop = in->pipes[i].pos.stored + 1;
+
 	/* beside a slot that exists, the copies wait for the stream to run (backfill.c) */
 	for (size_t i = 0; i < in->npipes; i++)
 	{
@@ -621,7 +667,8 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 
 		if (p->has_row || p->parked)
 			continue;
-		if (trk_checkpoint_insert(p->dest->setup_conn, p->def->name, in->start_lsn,
+		if (trk_checkpoint_insert(p->dest->setup_conn, p->def->name, p->def->fingerprint,
+								  in->start_lsn,
 								  si->system_identifier, si->database, in->conn->slot, false,
 								  &err) != 0)
 		{
