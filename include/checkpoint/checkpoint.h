@@ -126,6 +126,14 @@ int			trk_checkpoint_insert(PGconn *pg, const char *pipeline, const char *finger
 								  trk_lsn_t lsn, const char *sysid, const char *database,
 								  const char *slot, bool backfilled, trk_buf_t *err);
 
+/*
+ * trk_checkpoint_backfilling: the pipeline's row says 'backfilling' (a copy
+ * cut short, or a rebuild asked for); the row is locked for the rest of
+ * the transaction.
+ */
+int			trk_checkpoint_backfilling(PGconn *pg, const char *pipeline, bool *backfilling,
+									   trk_buf_t *err);
+
 /* trk_checkpoint_set_fingerprint records the definition a pipeline now runs by */
 int			trk_checkpoint_set_fingerprint(PGconn *pg, const char *pipeline,
 										   const char *fingerprint, trk_buf_t *err);

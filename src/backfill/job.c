@@ -307,37 +307,48 @@ truncate_output(PGconn *dst, const trk_pipeline_t *def, trk_buf_t *err)
 	return rc;
 }
 
-/* in_steps: 'backfilling', the copy over workers, then the checkpoint */
+/*
+ * in_steps: 'backfilling', the copy over workers, then the checkpoint, on
+ * a session of its own (*dst sat idle through the copy, and may be gone)
+ */
 static int
 in_steps(const trk_backfill_job_t *job, trk_backfill_item_t *item,
-		 const trk_backfill_table_t *t, PGconn *dst, trk_buf_t *err)
+		 const trk_backfill_table_t *t, PGconn **dst, trk_buf_t *err)
 {
+	bool		marked = false;
 	int			rc;
 
-	if ((rc = run_sql(dst, "BEGIN", err)) != 0 ||
-		(rc = run_sql(dst, "SET LOCAL statement_timeout = 0", err)) != 0)
+	if ((rc = run_sql(*dst, "BEGIN", err)) != 0 ||
+		(rc = run_sql(*dst, "SET LOCAL statement_timeout = 0", err)) != 0)
 		return rc;
-	if (item->reset)
+	/* the row itself says whether an attempt before this one left rows */
+	if (trk_checkpoint_backfilling(*dst, item->def->name, &marked, err) != 0)
+		return -1;
+	if (item->reset || marked)
 	{
 		/* the rows of the attempt cut short: they were all copied ones */
-		rc = truncate_output(dst, item->def, err);
+		rc = truncate_output(*dst, item->def, err);
 		if (rc == 0)
 			trk_log_info("backfill emptied the output first: its checkpoint row said "
 						 "'backfilling'", "pipeline", item->def->name, NULL);
 	}
 	else
-		rc = empty_output(dst, item, err);
+		rc = empty_output(*dst, item, err);
 	if (rc != 0)
 		return rc;
-	if (trk_checkpoint_begin_backfill(dst, item->def->name, item->def->fingerprint,
+	if (trk_checkpoint_begin_backfill(*dst, item->def->name, item->def->fingerprint,
 									  job->system_identifier, job->database, job->slot,
 									  err) != 0)
 		return -1;
-	if ((rc = run_sql(dst, "COMMIT", err)) != 0)
+	if ((rc = run_sql(*dst, "COMMIT", err)) != 0)
 		return rc;
 	if ((rc = copy_table(job, item, t, NULL, NULL, err)) != 0)
 		return rc;
-	return trk_checkpoint_end_backfill(dst, item->def->name, job->lsn, err) == 0 ? 0 : -1;
+	PQfinish(*dst);
+	if ((*dst = job->connect(item->output, err)) == NULL ||
+		trk_checkpoint_prepare_session(*dst, err) != 0)
+		return -1;
+	return trk_checkpoint_end_backfill(*dst, item->def->name, job->lsn, err) == 0 ? 0 : -1;
 }
 
 /*
@@ -371,7 +382,7 @@ backfill_item(const trk_backfill_job_t *job, trk_backfill_item_t *item, PGconn *
 					 "lsn", trk_lsn_format(job->lsn, at), NULL);
 		rc = item->shared || trk_backfill_by_rows(item->def) ?
 			one_transaction(job, item, &t, src, dst, &item->why) :
-			in_steps(job, item, &t, dst, &item->why);
+			in_steps(job, item, &t, &dst, &item->why);
 	}
 	item->seconds = now_s() - start;
 	item->outcome = rc == 0 ? TRK_BACKFILL_DONE :

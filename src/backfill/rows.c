@@ -102,9 +102,9 @@ chunk_clear(chunk_t *k)
 	memset(k, 0, sizeof(*k));
 }
 
-/* make_changes turns the fetched rows into insert changes of table in */
+/* make_changes turns the fetched rows into insert changes of table in, at lsn */
 static void
-make_changes(chunk_t *k, const trk_table_name_t *in, const input_shape_t *s)
+make_changes(chunk_t *k, const trk_table_name_t *in, const input_shape_t *s, trk_lsn_t lsn)
 {
 	k->n = PQntuples(k->fetched);
 	k->cols = trk_calloc((size_t) k->n * s->ncols + 1, sizeof(trk_column_t));
@@ -128,6 +128,7 @@ make_changes(chunk_t *k, const trk_table_name_t *in, const input_shape_t *s)
 			}
 		}
 		c->action = TRK_ACT_INSERT;
+		c->lsn = c->nextlsn = lsn;
 		c->schema = in->schema;
 		c->table = in->name;
 		c->columns = cols;
@@ -143,6 +144,7 @@ results(PGconn *pg, PGresult **keep, int nkeep, const char *what, trk_buf_t *err
 {
 	int			rc = 0;
 	int			i = 0;
+	bool		ended = false;
 	PGresult   *r;
 
 	*failed = -1;
@@ -151,9 +153,19 @@ results(PGconn *pg, PGresult **keep, int nkeep, const char *what, trk_buf_t *err
 		r = PQgetResult(pg);
 		if (r == NULL)
 		{
-			i++;				/* the end of one statement's results */
+			/* the end of one statement's results; twice running, or a lost
+			 * connection: the sync will never come */
+			if (ended || PQstatus(pg) == CONNECTION_BAD)
+			{
+				if (rc == 0)
+					trk_pq_fail(err, what, pg, NULL);
+				return -1;
+			}
+			ended = true;
+			i++;
 			continue;
 		}
+		ended = false;
 		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC)
 		{
 			PQclear(r);
@@ -429,6 +441,7 @@ trk_backfill_rows(PGconn *src, PGconn *dst, const trk_pipeline_t *def,
 	trk_mirror_stmt_t st = {0};
 	trk_buf_t	sql = {0};
 	chunk_t		k = {0};
+	bool		declared = false;
 	int			rc;
 
 	if ((rc = read_shape(src, &def->input_table, &shape, err)) != 0)
@@ -446,7 +459,10 @@ trk_backfill_rows(PGconn *src, PGconn *dst, const trk_pipeline_t *def,
 			trk_pq_fail(err, "cannot read the input table", src, r);
 		}
 		else
+		{
+			declared = true;
 			PQclear(r);
+		}
 	}
 	while (rc == 0)
 	{
@@ -466,7 +482,7 @@ trk_backfill_rows(PGconn *src, PGconn *dst, const trk_pipeline_t *def,
 		}
 		if (PQntuples(k.fetched) == 0)
 			break;
-		make_changes(&k, &def->input_table, &shape);
+		make_changes(&k, &def->input_table, &shape, lsn);
 		if (def->sql[TRK_SQL_TRANSFORM] != NULL)
 			rc = transform(src, def, &k, lsn, &w, err);
 		if (rc == 0)
@@ -476,7 +492,8 @@ trk_backfill_rows(PGconn *src, PGconn *dst, const trk_pipeline_t *def,
 		chunk_clear(&k);
 	}
 	chunk_clear(&k);
-	if (rc == 0)
+	/* (a failure on the output leaves the cursor open, in a sound transaction) */
+	if (declared && PQtransactionStatus(src) == PQTRANS_INTRANS)
 		PQclear(PQexec(src, "CLOSE trucker_backfill"));
 	trk_buf_free(&sql);
 	trk_write_free(&w);

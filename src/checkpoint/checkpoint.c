@@ -253,6 +253,22 @@ trk_checkpoint_begin_backfill(PGconn *pg, const char *pipeline, const char *fing
 }
 
 int
+trk_checkpoint_backfilling(PGconn *pg, const char *pipeline, bool *backfilling, trk_buf_t *err)
+{
+	const char *values[1] = {pipeline};
+	PGresult   *r = PQexecParams(pg,
+								 "SELECT state = 'backfilling' FROM trucker.checkpoints "
+								 "WHERE pipeline = $1 FOR UPDATE",
+								 1, NULL, values, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return trk_pq_fail(err, "cannot read trucker.checkpoints", pg, r);
+	*backfilling = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return 0;
+}
+
+int
 trk_checkpoint_set_fingerprint(PGconn *pg, const char *pipeline, const char *fingerprint,
 							   trk_buf_t *err)
 {

@@ -93,7 +93,8 @@ void
 trk_input_park(run_pipeline_t *p, const char *why)
 {
 	trk_log_error("pipeline not backfilled: it applies nothing until this is fixed; trucker "
-				  "backfills it at its next start", "pipeline", p->def->name, "error", why, NULL);
+				  "tries again when it starts next, or when `trucker backfill` asks",
+				  "pipeline", p->def->name, "error", why, NULL);
 	p->parked = true;
 	p->pending = false;
 	p->pos.stored = 0;
@@ -171,18 +172,10 @@ backfill_work(uv_work_t *w)
 	rc = trk_slot_create(repl, slot, true, &bf->lsn, snapshot, trk_input_slot_waiting, &wait,
 						 &err);
 	if (rc == TRK_SLOT_FULL)
-	{
-		/* no room for a temporary slot: refused until one is freed */
-		for (size_t i = 0; i < bf->nitems; i++)
-		{
-			bf->items[i].outcome = TRK_BACKFILL_PARK;
-			trk_buf_append(&bf->items[i].why, trk_buf_cstr(&err));
-		}
-		bf->rc = 0;
-		goto done;
-	}
+		trk_buf_append(&err, " (every one of max_replication_slots is taken; a temporary "
+					   "slot is needed while a backfill runs)");
 	if (rc != 0)
-		goto done;
+		goto done;				/* tried again after a backoff */
 	trk_log_info("temporary replication slot created for a backfill", "connection",
 				 in->conn->name, "slot", slot, "lsn", trk_lsn_format(bf->lsn, at), NULL);
 	memset(&job, 0, sizeof(job));
@@ -226,6 +219,9 @@ after_backfill(uv_work_t *w, int status)
 	size_t		done = 0,
 				failed = 0;
 
+	/* a start-up running owns the pipelines' state: it takes the outcome later */
+	bool		starting = in->work_running;
+
 	bf->running = false;
 	for (size_t i = 0; i < bf->nitems; i++)
 	{
@@ -233,7 +229,20 @@ after_backfill(uv_work_t *w, int status)
 		trk_backfill_item_t *item = &bf->items[i];
 
 		p->copying = false;
-		if (in->draining || status == UV_ECANCELED)
+		if (item->outcome == TRK_BACKFILL_DONE && !starting)
+		{
+			/*
+			 * Its checkpoint is stored: it counts for the slot now, even
+			 * if the input drains instead of starting again — the others
+			 * have moved past it meanwhile.  It still applies nothing
+			 * until it rejoins.
+			 */
+			trk_progress_start(&p->pos, bf->lsn);
+			p->pos.stop = 1;
+			p->has_row = true;
+			p->parked = p->pending = false;
+		}
+		if (status == UV_ECANCELED)
 			continue;
 		if (bf->rc != 0 && item->outcome == TRK_BACKFILL_RETRY && item->why.len == 0)
 			trk_buf_append(&item->why, trk_buf_cstr(&bf->err));
@@ -243,8 +252,11 @@ after_backfill(uv_work_t *w, int status)
 				done++;
 				break;
 			case TRK_BACKFILL_PARK:
-				if (p->pending)
-					trk_input_park(p, trk_buf_cstr(&item->why));
+				/* parked for this run, or until `trucker backfill` asks again */
+				free(p->refused);
+				p->refused = trk_strdup(trk_buf_cstr(&item->why));
+				if (!starting)
+					trk_input_park(p, p->refused);
 				break;
 			case TRK_BACKFILL_RETRY:
 				failed++;
@@ -263,6 +275,12 @@ after_backfill(uv_work_t *w, int status)
 		trk_daemon_input_changed(in->daemon);
 		return;
 	}
+	if (starting)
+	{
+		/* the start-up reads the checkpoints, and the refusals, once more */
+		in->reload = true;
+		return;
+	}
 	if (failed > 0)
 	{
 		char		ms[24];
@@ -278,18 +296,9 @@ after_backfill(uv_work_t *w, int status)
 	if (done > 0)
 	{
 		/* the copied pipelines rejoin the stream at their checkpoints */
-		switch (in->state)
-		{
-			case IN_STREAMING:
-				trk_input_restart(in, "backfilled pipelines join the stream");
-				break;
-			case IN_STARTING:
-				in->reload = true;
-				break;
-			default:
-				break;			/* the next start reads their checkpoints */
-		}
-		return;
+		if (in->state == IN_STREAMING)
+			trk_input_restart(in, "backfilled pipelines join the stream");
+		return;					/* (else the next start reads their checkpoints) */
 	}
 	trk_input_backfill_launch(in);
 }

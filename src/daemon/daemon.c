@@ -210,6 +210,8 @@ start_work(trk_input_t *in)
 		in->pipes[i].copying_seen = in->pipes[i].copying;
 		in->pipes[i].rebuild_seen = in->pipes[i].rebuild;
 		in->pipes[i].rebuild_done = false;
+		free(in->pipes[i].refused_seen);
+		in->pipes[i].refused_seen = in->pipes[i].refused ? trk_strdup(in->pipes[i].refused) : NULL;
 	}
 	in->state = IN_STARTING;
 	in->work.data = in;
@@ -347,6 +349,8 @@ trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate, t
 		return 0;
 	}
 	p->rebuild = truncate ? REBUILD_TRUNCATE : REBUILD;
+	free(p->refused);
+	p->refused = NULL;
 	trk_log_info("pipeline to be backfilled again, by a command; starting its input again",
 				 "pipeline", name, "connection", in->conn->name,
 				 "truncate", truncate ? "yes" : "no", NULL);
@@ -375,12 +379,8 @@ trk_daemon_backfill_progress(trk_daemon_t *d, const char *name, trk_buf_t *reply
 							(long long) atomic_load(&in->bf.items[i].estimate));
 			return 0;
 		}
-	if (p->rebuild != NO_REBUILD || p->pending)
-		trk_buf_append(reply, "waiting");
-	else if (p->parked)
-		trk_buf_append(reply, "parked");
-	else
-		trk_buf_append(reply, "streaming");
+	/* (only what the loop owns: a start-up may be running) */
+	trk_buf_append(reply, p->refused ? "parked" : "waiting");
 	return 0;
 }
 
@@ -614,6 +614,8 @@ trk_daemon_input_changed(trk_daemon_t *d)
 		d->exit_code = 1;
 		d->stopping = true;
 		for (size_t i = 0; i < d->ninputs; i++)
+			trk_input_backfill_cancel(&d->inputs[i]);
+		for (size_t i = 0; i < d->ninputs; i++)
 			if (d->inputs[i].state != IN_STARTING)
 				d->inputs[i].state = IN_CLOSED;
 		close_all(d);
@@ -684,6 +686,8 @@ free_inputs(trk_daemon_t *d)
 			free(in->pipes[j].row_slot);
 			free(in->pipes[j].stop_why);
 			free(in->pipes[j].skip_why);
+			free(in->pipes[j].refused);
+			free(in->pipes[j].refused_seen);
 		}
 		free(in->pipes);
 		for (size_t j = 0; j < in->ndests; j++)

@@ -76,6 +76,9 @@ typedef struct run_pipeline
 	bool		copying;		/* a backfill beside the stream copies it
 								 * (the loop's) … */
 	bool		copying_seen;	/* … as the start-up running saw it */
+	char	   *refused;		/* owned; why its backfill was refused this
+								 * run (the loop's) … */
+	char	   *refused_seen;	/* … as the start-up running saw it */
 	bool		changed;		/* its definition is not the one its output
 								 * was made by: it holds the slot and
 								 * applies nothing */

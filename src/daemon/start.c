@@ -87,6 +87,9 @@ trk_input_connect(const trk_connection_t *c, bool replica, bool replication, trk
 	if (user_options)
 		trk_buf_appendf(&options, "%s ", user_options);
 	trk_buf_append(&options, SESSION_OPTIONS);
+	/* a walsender that exported a snapshot idles in its transaction while copies import it */
+	if (replication)
+		trk_buf_append(&options, " -c idle_in_transaction_session_timeout=0");
 	xk[nx] = "options";
 	xv[nx++] = trk_buf_cstr(&options);
 	if (!has_app)
@@ -652,7 +655,9 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 	{
 		run_pipeline_t *p = &in->pipes[i];
 
-		if (!p->has_row && (p->copying_seen || copies(p)))
+		if (!p->has_row && p->refused_seen && !p->copying_seen)
+			trk_input_park(p, p->refused_seen);	/* refused this run already */
+		else if (!p->has_row && (p->copying_seen || copies(p)))
 		{
 			p->parked = p->pending = true;
 			p->pos.stored = 0;

@@ -21,9 +21,12 @@
 #  (f) `trucker backfill DIR big2 --truncate` on the running daemon copies
 #      big2 again under a workload, waiting until it is done, while big's
 #      output and checkpoint go on untouched; without --truncate it refuses
-#      a non-empty output; a shard, or a pipeline without inserts, is refused; with
-#      no daemon running, it empties and marks the output, and the next
-#      start copies it.
+#      a non-empty output; a shard, or a pipeline without inserts, is
+#      refused; with no daemon running, it empties and marks the output,
+#      and the next start copies it;
+#  (g) a pipeline added by SIGHUP whose copy worker's output session is
+#      killed: the backfill is tried again, emptying the output the first
+#      attempt left half-filled.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
 . "$TRUCKER_SOURCE_DIR/tests/harness/stream.sh"
 stream_setup backfill
@@ -188,5 +191,26 @@ expect_sql q_dst "SELECT state || ' ' || (SELECT count(*) FROM big2) FROM trucke
 trucker_start
 wait_same big big2
 expect_sql q_dst "SELECT state FROM trucker.checkpoints WHERE pipeline = 'big2'" streaming
+
+# --- (g) a copy worker's session lost: tried again, the output emptied first ---
+on_dst -c "CREATE TABLE big3 (id int PRIMARY KEY, k int, v text)" \
+	-c "CREATE SEQUENCE once3" -c "CREATE FUNCTION stall3() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+	IF NEW.id = 25000 AND nextval('once3') = 1 THEN PERFORM pg_sleep(30); END IF;
+	RETURN NEW;
+END \$\$" -c "CREATE TRIGGER stall3 BEFORE INSERT ON big3 FOR EACH ROW EXECUTE FUNCTION stall3()"
+add_pipeline big3 public.big public.big3 "" "backfill: {workers: 4}"
+kill -HUP "$trucker_pid"
+wait_until "big3's copy did not stall" \
+	sql_is q_dst "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" 1
+on_dst -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null
+wait_until "no word of big3's backfill tried again" \
+	grep -q 'msg="backfill failed; trying again" pipeline=big3' "$trucker_log"
+wait_until "big3 was not backfilled" \
+	sql_is q_dst "SELECT state FROM trucker.checkpoints WHERE pipeline = 'big3'" streaming
+wait_same big big3
+grep -q 'msg="backfill emptied the output first.*pipeline=big3' "$trucker_log" ||
+	{ show_log; fail "the second attempt did not empty big3 first"; }
+checks=$((checks + 1))
 trucker_stop
 pass
