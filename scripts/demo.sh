@@ -3,10 +3,12 @@
 #
 # Checks every example pipeline, shows exactly what a few of them execute
 # for a change, then streams: two throwaway PostgreSQL clusters (a shop and
-# a warehouse) are started, `trucker run pipelines` follows the shop, and a
-# burst of orders (inserts, updates, a key change, deletes) arrives in the
-# warehouse's orders_mirror exactly, in the customer_totals aggregate, in the
-# enriched orders and in the audit trail.  Everything is removed at the end.
+# a warehouse) are started, the shop already holding 500 orders, which
+# `trucker run pipelines` backfills from a snapshot into every pipeline;
+# then it follows the shop, and a burst of orders (inserts, updates, a key
+# change, deletes) arrives in the warehouse's orders_mirror exactly, in the
+# customer_totals aggregate, in the enriched orders and in the audit trail.
+# Everything is removed at the end.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,7 +64,14 @@ warehouse -f tests/fixtures/schema/warehouse.sql
 
 export SOURCE_HOST=$demo/shop SOURCE_PORT=$shop_port SOURCE_DB=shop SOURCE_USER=postgres
 export WAREHOUSE_HOST=$demo/warehouse WAREHOUSE_PORT=$warehouse_port WAREHOUSE_DB=warehouse WAREHOUSE_USER=postgres
-echo "\$ trucker run pipelines"
+echo "-- the shop holds 50 customers and 500 orders before trucker starts:"
+shop <<'SQL'
+INSERT INTO customers SELECT g, 'customer ' || g, 'NL' FROM generate_series(1, 50) g;
+INSERT INTO orders (id, customer_id, amount, status, note)
+SELECT g, 1 + g % 50, round((g * 12.34)::numeric, 2), 'new', CASE WHEN g % 7 = 0 THEN 'it''s fragile' END
+FROM generate_series(1, 500) g;
+SQL
+echo "\$ trucker run pipelines     (each pipeline is first backfilled from a snapshot)"
 $trucker run pipelines 2>"$demo/trucker.log" &
 trucker_pid=$!
 for _ in $(seq 100); do
@@ -74,12 +83,11 @@ cat "$demo/trucker.log"
 grep -q 'msg="streaming started"' "$demo/trucker.log" || { echo "trucker did not start" >&2; exit 1; }
 
 echo
-echo "-- the shop takes 1,000 orders, changes some, re-keys one, cancels ten:"
+echo "-- the shop takes 500 more orders, changes some, re-keys one, cancels ten:"
 shop <<'SQL'
-INSERT INTO customers SELECT g, 'customer ' || g, 'NL' FROM generate_series(1, 50) g;
 INSERT INTO orders (id, customer_id, amount, status, note)
 SELECT g, 1 + g % 50, round((g * 12.34)::numeric, 2), 'new', CASE WHEN g % 7 = 0 THEN 'it''s fragile' END
-FROM generate_series(1, 1000) g;
+FROM generate_series(501, 1000) g;
 UPDATE orders SET status = 'paid' WHERE id % 3 = 0;
 UPDATE orders SET id = 100000 WHERE id = 42;
 DELETE FROM orders WHERE id BETWEEN 990 AND 999;

@@ -67,6 +67,17 @@ fnv_str(uint64_t h, const char *s)
 	return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
 }
 
+/* fnv_u64 hashes a number as 8 little-endian bytes, the same on any machine */
+static uint64_t
+fnv_u64(uint64_t h, uint64_t v)
+{
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char) (v >> (8 * i));
+	return fnv(h, b, sizeof(b));
+}
+
 /*
  * fingerprint: what a pipeline's output is made of — its input, its output
  * and key, the operations it applies, and its SQL files — so that a change
@@ -84,11 +95,11 @@ fingerprint(trk_pipeline_t *p, uint64_t sql_hash)
 	h = fnv_str(h, p->output_connection);
 	h = fnv_str(h, p->output_table.schema);
 	h = fnv_str(h, p->output_table.name);
-	h = fnv(h, &p->nkey, sizeof(p->nkey));
+	h = fnv_u64(h, p->nkey);
 	for (size_t i = 0; i < p->nkey; i++)
 		h = fnv_str(h, p->key[i]);
-	h = fnv(h, &p->operations, sizeof(p->operations));
-	h = fnv(h, &sql_hash, sizeof(sql_hash));
+	h = fnv_u64(h, p->operations);
+	h = fnv_u64(h, sql_hash);
 	snprintf(p->fingerprint, sizeof(p->fingerprint), "%016llx", (unsigned long long) h);
 }
 
@@ -424,7 +435,7 @@ load_sql(pipe_loader_t *l, trk_pipeline_t *p)
 			free(path);
 			continue;
 		}
-		l->sql_hash = fnv(l->sql_hash, &k, sizeof(k));
+		l->sql_hash = fnv_u64(l->sql_hash, (uint64_t) k);
 		l->sql_hash = fnv(l->sql_hash, text.data, text.len);
 		scope.allow_transformed = k != TRK_SQL_TRANSFORM && present[TRK_SQL_TRANSFORM];
 		p->sql[k] = trk_template_compile(path, text.data, text.len, &scope, l->diags);

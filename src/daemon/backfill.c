@@ -1,9 +1,9 @@
 /*
  * backfill.c — new pipelines copied while the others stream.
  *
- * At start-up (start.c), a pipeline the default mirror writes that has no
- * checkpoint — or whose row says 'backfilling': a copy cut short — is
- * marked pending when the slot exists already: it applies nothing and does
+ * At start-up (start.c), a pipeline that applies inserts and has no
+ * checkpoint — or whose row says 'backfilling': a copy cut short, or a
+ * rebuild asked for — is marked pending when the slot exists already: it applies nothing and does
  * not count for the slot's position, and the others start streaming.  Then,
  * on the loop:
  *
@@ -240,6 +240,7 @@ after_backfill(uv_work_t *w, int status)
 			trk_progress_start(&p->pos, bf->lsn);
 			p->pos.stop = 1;
 			p->has_row = true;
+			p->keeps_def = true;
 			p->parked = p->pending = false;
 		}
 		if (status == UV_ECANCELED)

@@ -13,6 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+struct carried_stop
+{
+	char	   *pipeline;
+	trk_lsn_t	lsn;
+	char	   *why;
+};
+
 struct trk_daemon
 {
 	uv_loop_t	loop;
@@ -35,6 +42,10 @@ struct trk_daemon
 								 * for, to rebuild once built again … */
 	bool	   *truncates;		/* … emptying their output first */
 	size_t		nrebuilds;
+	struct carried_stop *stops; /* owned: stops not yet recorded in their
+								 * outputs, carried to the new inputs */
+	size_t		nstops;
+	int			builds;			/* how many times the inputs were built */
 	int			closing;		/* input handles still closing */
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
@@ -129,11 +140,23 @@ build_inputs(trk_daemon_t *d)
 		}
 		in->daemon = d;
 		in->conn = conn;
-		in->accept_changed = d->opts.accept_changed;
+		/* (a reload keeps a changed pipeline's old definition instead) */
+		in->accept_changed = d->opts.accept_changed && d->builds == 0;
 		for (size_t i = 0; i < in->npipes; i++)
+		{
+			run_pipeline_t *p = &in->pipes[i];
+
 			for (size_t r = 0; r < d->nrebuilds; r++)
-				if (strcmp(d->rebuilds[r], in->pipes[i].def->name) == 0)
-					in->pipes[i].rebuild = d->truncates[r] ? REBUILD_TRUNCATE : REBUILD;
+				if (strcmp(d->rebuilds[r], p->def->name) == 0)
+					p->rebuild = d->truncates[r] ? REBUILD_TRUNCATE : REBUILD;
+			for (size_t k = 0; k < d->nstops; k++)
+				if (strcmp(d->stops[k].pipeline, p->def->name) == 0)
+				{
+					p->pos.stop = d->stops[k].lsn;
+					p->stop_unrecorded = true;
+					p->stop_why = trk_strdup(d->stops[k].why);
+				}
+		}
 		trk_input_xform_init(in);
 		in->backoff_ms = TRK_BACKOFF_MIN_MS;
 		uv_timer_init(&d->loop, &in->timer);
@@ -149,6 +172,7 @@ build_inputs(trk_daemon_t *d)
 		in->commit_timer.data = in;
 		d->ninputs++;
 	}
+	d->builds++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -190,6 +214,9 @@ after_work(uv_work_t *w, int status)
 	switch (in->setup)
 	{
 		case SETUP_OK:
+			/* what a reload may know of the pipelines, the start-up done */
+			for (size_t i = 0; i < in->npipes; i++)
+				in->pipes[i].keeps_def = in->pipes[i].has_row && !in->pipes[i].changed;
 			trk_input_begin_streaming(in);
 			break;
 		case SETUP_RETRY:
@@ -303,6 +330,8 @@ trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate, t
 {
 	run_pipeline_t *p;
 	trk_input_t *in = find_pipeline(d, name, &p);
+	const trk_pipeline_t *newest;
+	bool		shared = false;
 	trk_buf_t	why = {0};
 
 	if (in == NULL)
@@ -310,13 +339,20 @@ trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate, t
 		trk_buf_appendf(reply, "this trucker runs no pipeline \"%s\"", name);
 		return -1;
 	}
-	if (!trk_backfill_serves(p->def))
+	/* the definition a rebuild would run by: the newest */
+	newest = trk_config_pipeline(d->cfg, name) ? trk_config_pipeline(d->cfg, name) : p->def;
+	if (!trk_backfill_serves(newest))
 	{
 		trk_buf_appendf(reply, "pipeline %s applies no inserts: a backfill passes the "
 						"input's rows as inserts, and it would take none", name);
 		return -1;
 	}
-	if (trk_input_shares_output(in, p))
+	for (size_t i = 0; i < d->ndefs; i++)
+		shared |= strcmp(d->defs[i]->name, name) != 0 &&
+			strcmp(d->defs[i]->output_connection, newest->output_connection) == 0 &&
+			strcmp(d->defs[i]->output_table.schema, newest->output_table.schema) == 0 &&
+			strcmp(d->defs[i]->output_table.name, newest->output_table.name) == 0;
+	if (shared)
 	{
 		trk_buf_appendf(reply, "another pipeline writes the output of pipeline %s: emptying "
 						"it would take that one's rows too", name);
@@ -327,14 +363,13 @@ trk_daemon_backfill_pipeline(trk_daemon_t *d, const char *name, bool truncate, t
 		trk_buf_appendf(reply, "pipeline %s is being backfilled or reloaded already", name);
 		return -1;
 	}
-	if (trk_config_pipeline(d->cfg, name) != NULL && trk_config_pipeline(d->cfg, name) != p->def)
+	if (newest != p->def)
 	{
 		/* it runs by an older definition: the rebuild takes the newest */
 		const trk_pipeline_t **defs = trk_calloc(d->ndefs + 1, sizeof(trk_pipeline_t *));
 
 		for (size_t i = 0; i < d->ndefs; i++)
-			defs[i] = strcmp(d->defs[i]->name, name) == 0 ? trk_config_pipeline(d->cfg, name) :
-				d->defs[i];
+			defs[i] = strcmp(d->defs[i]->name, name) == 0 ? newest : d->defs[i];
 		d->rebuilds = trk_realloc(d->rebuilds, (d->nrebuilds + 1) * sizeof(char *));
 		d->truncates = trk_realloc(d->truncates, (d->nrebuilds + 1) * sizeof(bool));
 		d->rebuilds[d->nrebuilds] = trk_strdup(name);
@@ -401,6 +436,52 @@ start_reload(trk_daemon_t *d)
 	trk_daemon_input_changed(d);
 }
 
+/*
+ * carry_over keeps, by pipeline name, what only the old inputs know: the
+ * rebuilds `trucker backfill` asked for that no start-up has done yet, and
+ * the stops not yet recorded in their outputs.  Taken just before the old
+ * inputs are freed.
+ */
+static void
+carry_over(trk_daemon_t *d)
+{
+	for (size_t i = 0; i < d->ninputs; i++)
+		for (size_t j = 0; j < d->inputs[i].npipes; j++)
+		{
+			run_pipeline_t *p = &d->inputs[i].pipes[j];
+			bool		known = false;
+
+			for (size_t r = 0; r < d->nrebuilds; r++)
+				known |= strcmp(d->rebuilds[r], p->def->name) == 0;
+			if (p->rebuild != NO_REBUILD && !known)
+			{
+				d->rebuilds = trk_realloc(d->rebuilds, (d->nrebuilds + 1) * sizeof(char *));
+				d->truncates = trk_realloc(d->truncates, (d->nrebuilds + 1) * sizeof(bool));
+				d->rebuilds[d->nrebuilds] = trk_strdup(p->def->name);
+				d->truncates[d->nrebuilds++] = p->rebuild == REBUILD_TRUNCATE;
+			}
+			if (p->stop_unrecorded)
+			{
+				d->stops = trk_realloc(d->stops, (d->nstops + 1) * sizeof(struct carried_stop));
+				d->stops[d->nstops].pipeline = trk_strdup(p->def->name);
+				d->stops[d->nstops].lsn = p->pos.stop;
+				d->stops[d->nstops++].why = trk_strdup(p->stop_why ? p->stop_why : "");
+			}
+		}
+}
+
+/* uses: some definition that runs borrows from cfg */
+static bool
+uses(const trk_daemon_t *d, const trk_config_t *cfg)
+{
+	if (cfg == d->cfg)
+		return true;
+	for (size_t i = 0; i < d->ndefs; i++)
+		if (d->defs[i] >= cfg->pipelines && d->defs[i] < cfg->pipelines + cfg->npipelines)
+			return true;
+	return false;
+}
+
 static void free_inputs(trk_daemon_t *d);
 
 /* rebuild_inputs: the old inputs are closed; the new ones start */
@@ -408,7 +489,9 @@ static void
 rebuild_inputs(trk_daemon_t *d)
 {
 	char		n[24];
+	size_t		kept = 0;
 
+	carry_over(d);
 	free_inputs(d);
 	free(d->defs);
 	d->defs = d->next_defs;
@@ -424,6 +507,21 @@ rebuild_inputs(trk_daemon_t *d)
 	d->rebuilds = NULL;
 	d->truncates = NULL;
 	d->nrebuilds = 0;
+	for (size_t i = 0; i < d->nstops; i++)
+	{
+		free(d->stops[i].pipeline);
+		free(d->stops[i].why);
+	}
+	free(d->stops);
+	d->stops = NULL;
+	d->nstops = 0;
+	/* configs no definition borrows from any more */
+	for (size_t i = 0; i < d->nkept; i++)
+		if (uses(d, d->kept[i]))
+			d->kept[kept++] = d->kept[i];
+		else
+			trk_config_free(d->kept[i]);
+	d->nkept = kept;
 	d->reloading = false;
 	snprintf(n, sizeof(n), "%zu", d->ndefs);
 	trk_log_info("pipelines reloaded", "pipelines", n, NULL);
@@ -444,13 +542,14 @@ running(trk_daemon_t *d, const char *name, bool *established)
 
 			if (strcmp(p->def->name, name) == 0)
 			{
-				*established = p->has_row && !p->parked;
+				/* (the loop's own knowledge: a start-up may be running) */
+				*established = p->keeps_def;
 				return p->def;
 			}
 		}
 	for (size_t i = 0; i < d->ndefs; i++)
 		if (strcmp(d->defs[i]->name, name) == 0)
-			return d->defs[i];
+			return d->defs[i];	/* not streamed: nothing is known of its output */
 	return NULL;
 }
 
@@ -466,6 +565,23 @@ reload(trk_daemon_t *d, trk_config_t *cfg)
 	const trk_pipeline_t **defs = trk_calloc(cfg->npipelines + 1, sizeof(trk_pipeline_t *));
 	size_t		n = 0;
 
+	size_t		streamable = 0;
+
+	for (size_t i = 0; i < cfg->npipelines; i++)
+	{
+		const trk_connection_t *out =
+			trk_config_connection(cfg, cfg->pipelines[i].output_connection);
+
+		streamable += out != NULL && out->adapter == TRK_ADAPTER_POSTGRES;
+	}
+	if (streamable == 0)
+	{
+		trk_log_error("reload refused: the folder leaves no pipeline to stream; every "
+					  "pipeline keeps its last good definition", NULL);
+		trk_config_free(cfg);
+		free(defs);
+		return;
+	}
 	d->kept = trk_realloc(d->kept, (d->nkept + 1) * sizeof(trk_config_t *));
 	d->kept[d->nkept++] = cfg;
 	for (size_t i = 0; i < cfg->npipelines; i++)
@@ -593,7 +709,8 @@ trk_daemon_input_changed(trk_daemon_t *d)
 	}
 	if (d->stopping)
 	{
-		if (all_closed)
+		/* (a thread still running keeps the shutdown timeout armed) */
+		if (all_closed && !any_work)
 			close_all(d);
 		return;
 	}
@@ -780,6 +897,12 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 		free(d.rebuilds[i]);
 	free(d.rebuilds);
 	free(d.truncates);
+	for (size_t i = 0; i < d.nstops; i++)
+	{
+		free(d.stops[i].pipeline);
+		free(d.stops[i].why);
+	}
+	free(d.stops);
 	for (size_t i = 0; i < d.nkept; i++)
 		trk_config_free(d.kept[i]);
 	free(d.kept);

@@ -79,6 +79,9 @@ typedef struct run_pipeline
 	char	   *refused;		/* owned; why its backfill was refused this
 								 * run (the loop's) … */
 	char	   *refused_seen;	/* … as the start-up running saw it */
+	bool		keeps_def;		/* the loop's: its output has a checkpoint
+								 * made by this definition, which a reload
+								 * keeps if the folder's changed */
 	bool		changed;		/* its definition is not the one its output
 								 * was made by: it holds the slot and
 								 * applies nothing */

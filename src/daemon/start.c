@@ -4,13 +4,16 @@
  * Everything that decides where streaming starts happens here, once per
  * (re)start, so that the loop only ever sees a ready stream:
  *
- *   1. every output: connect, create trucker.checkpoints, read the rows
+ *   1. every output: connect, create trucker.checkpoints, empty and mark
+ *      the pipelines `trucker backfill` asked for, read the rows and check
+ *      each pipeline's fingerprint
  *   2. the source: its identity, the input tables (replica identity,
  *      partitions), the slot
  *   3. decide: create the slot (no checkpoint anywhere yet), or check that
  *      the slot still holds every change the checkpoints need — else refuse
- *   4. backfill the default mirrors that have no checkpoint yet, from the
- *      snapshot of the slot just created or of a temporary one
+ *   4. backfill the pipelines without a checkpoint: at the first start, from
+ *      the snapshot of the slot just created; else mark them pending, for
+ *      backfill.c to copy beside the stream
  *   5. START_REPLICATION from the smallest checkpoint
  *
  * Nothing here touches the loop; the results are left in the trk_input_t
@@ -514,6 +517,7 @@ backfill_first(trk_input_t *in, const trk_slot_info_t *si, const char *snapshot,
 	job.system_identifier = si->system_identifier;
 	job.database = si->database;
 	job.slot = in->conn->slot;
+	job.cancel = &in->bf.cancel;	/* a reload or a stop calls it off */
 	job.items = trk_input_backfill_items(in, copies, &index, &job.nitems);
 	trk_backfill_run(&job, &err);
 	for (size_t i = 0; i < job.nitems; i++)
@@ -614,7 +618,7 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 	{
 		char		snapshot[TRK_SNAPSHOT_NAME_SIZE];
 		bool		copy = any_copies(in);
-		trk_slot_wait_t wait = {in->conn, src, NULL, 0};
+		trk_slot_wait_t wait = {in->conn, src, &in->bf.cancel, 0};
 
 		repl = trk_input_connect(in->conn, false, true, &err);
 		if (repl == NULL || trk_slot_create(repl, in->conn->slot, false, &in->start_lsn,
@@ -647,8 +651,13 @@ decide_start(trk_input_t *in, PGconn *src, const trk_slot_info_t *si)
 
 	/* a changed pipeline holds the slot at its checkpoint and applies nothing */
 	for (size_t i = 0; i < in->npipes; i++)
-		if (in->pipes[i].changed && in->pipes[i].has_row && in->pipes[i].pos.stop == 0)
-			in->pipes[i].pos.stop = in->pipes[i].pos.stored + 1;
+	{
+		run_pipeline_t *p = &in->pipes[i];
+
+		/* (a stop further on must not let the new definition apply up to it) */
+		if (p->changed && p->has_row && (p->pos.stop == 0 || p->pos.stop > p->pos.stored + 1))
+			p->pos.stop = p->pos.stored + 1;
+	}
 
 	/* beside a slot that exists, the copies wait for the stream to run (backfill.c) */
 	for (size_t i = 0; i < in->npipes; i++)
