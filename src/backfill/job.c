@@ -228,7 +228,8 @@ copy_table(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 	}
 	while (atomic_load(&run.running) > 0)
 	{
-		struct timespec pause = {0, 100 * 1000 * 1000};
+		/* short waits first: most tables are small, and done in a blink */
+		struct timespec pause = {0, (now_s() - start < 0.2 ? 5 : 100) * 1000 * 1000};
 
 		nanosleep(&pause, NULL);
 		if (now_s() - logged >= 5)

@@ -424,10 +424,38 @@ trk_daemon_backfill_progress(trk_daemon_t *d, const char *name, trk_buf_t *reply
 /* ------------------------------------------------------------------ */
 
 /* start_reload drains every input; they are built again from next_defs */
+/*
+ * on_reload_timeout: inputs that have not drained within the shutdown
+ * timeout roll their batches in flight back, as a stop would; start-ups
+ * and copies were told to give up, and are waited for.
+ */
+static void
+on_reload_timeout(uv_timer_t *t)
+{
+	trk_daemon_t *d = t->data;
+
+	if (!d->reloading || d->stopping)
+		return;
+	trk_log_warn("reload: rolling back the batches still in flight", NULL);
+	for (size_t i = 0; i < d->ninputs; i++)
+	{
+		trk_input_t *in = &d->inputs[i];
+
+		if (in->state != IN_CLOSED && !in->work_running)
+		{
+			trk_input_close_sessions(in);
+			uv_timer_stop(&in->timer);
+			in->state = IN_CLOSED;
+		}
+	}
+	trk_daemon_input_changed(d);
+}
+
 static void
 start_reload(trk_daemon_t *d)
 {
 	d->reloading = true;
+	uv_timer_start(&d->shutdown_timer, on_reload_timeout, (uint64_t) d->opts.shutdown_timeout_ms, 0);
 	for (size_t i = 0; i < d->ninputs; i++)
 	{
 		trk_input_backfill_cancel(&d->inputs[i]);
@@ -523,6 +551,7 @@ rebuild_inputs(trk_daemon_t *d)
 			trk_config_free(d->kept[i]);
 	d->nkept = kept;
 	d->reloading = false;
+	uv_timer_stop(&d->shutdown_timer);
 	snprintf(n, sizeof(n), "%zu", d->ndefs);
 	trk_log_info("pipelines reloaded", "pipelines", n, NULL);
 	for (size_t i = 0; i < d->ninputs; i++)
@@ -553,6 +582,69 @@ running(trk_daemon_t *d, const char *name, bool *established)
 	return NULL;
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+same_endpoint(const trk_endpoint_t *a, const trk_endpoint_t *b)
+{
+	return same_str(a->host, b->host) && a->port == b->port &&
+		same_str(a->database, b->database) && same_str(a->user, b->user) &&
+		same_str(a->pass, b->pass);
+}
+
+static bool
+same_connection(const trk_connection_t *a, const trk_connection_t *b)
+{
+	if (!same_str(a->name, b->name) || a->adapter != b->adapter ||
+		!same_endpoint(&a->primary, &b->primary) || a->has_replica != b->has_replica ||
+		(a->has_replica && !same_endpoint(&a->replica, &b->replica)) ||
+		a->replica_wait_ms != b->replica_wait_ms || !same_str(a->sslmode, b->sslmode) ||
+		a->noptions != b->noptions || !same_str(a->slot, b->slot) ||
+		a->catalog_kind != b->catalog_kind || !same_str(a->catalog, b->catalog) ||
+		!same_str(a->data_path, b->data_path))
+		return false;
+	for (size_t i = 0; i < a->noptions; i++)
+		if (!same_str(a->options[i].key, b->options[i].key) ||
+			!same_str(a->options[i].value, b->options[i].value))
+			return false;
+	return true;
+}
+
+/* same_pipeline: what it makes, and how */
+static bool
+same_pipeline(const trk_pipeline_t *a, const trk_pipeline_t *b)
+{
+	if (strcmp(a->name, b->name) != 0 || strcmp(a->fingerprint, b->fingerprint) != 0 ||
+		a->batch_max_rows != b->batch_max_rows || a->batch_max_bytes != b->batch_max_bytes ||
+		a->batch_max_delay_ms != b->batch_max_delay_ms ||
+		a->backfill_workers != b->backfill_workers || a->on_error != b->on_error ||
+		a->nredact != b->nredact)
+		return false;
+	for (size_t i = 0; i < a->nredact; i++)
+		if (strcmp(a->redact[i], b->redact[i]) != 0)
+			return false;
+	return true;
+}
+
+/* unchanged: cfg would run exactly what runs now */
+static bool
+unchanged(const trk_daemon_t *d, const trk_config_t *cfg)
+{
+	if (cfg->nconnections != d->cfg->nconnections || cfg->npipelines != d->ndefs)
+		return false;
+	for (size_t i = 0; i < cfg->nconnections; i++)
+		if (!same_connection(&cfg->connections[i], &d->cfg->connections[i]))
+			return false;
+	for (size_t i = 0; i < cfg->npipelines; i++)
+		if (!same_pipeline(&cfg->pipelines[i], d->defs[i]))
+			return false;
+	return true;
+}
+
 /*
  * reload takes cfg, a newly loaded folder: added pipelines are backfilled,
  * removed ones stop (their checkpoints stay), and a pipeline whose
@@ -578,6 +670,14 @@ reload(trk_daemon_t *d, trk_config_t *cfg)
 	{
 		trk_log_error("reload refused: the folder leaves no pipeline to stream; every "
 					  "pipeline keeps its last good definition", NULL);
+		trk_config_free(cfg);
+		free(defs);
+		return;
+	}
+	if (unchanged(d, cfg))
+	{
+		/* nothing to drain for: copies under way go on */
+		trk_log_info("pipelines reloaded: nothing changed", NULL);
 		trk_config_free(cfg);
 		free(defs);
 		return;

@@ -2,7 +2,8 @@
 #  (a) a pipeline added to the running daemon is backfilled from a snapshot
 #      and streams, while the established one goes on;
 #  (b) a folder with an error is refused whole, naming file:line:col, and
-#      every pipeline goes on by its last good definition;
+#      every pipeline goes on by its last good definition; one that changed
+#      nothing leaves the stream alone;
 #  (c) a pipeline whose insert.sql changed keeps its old definition, as the
 #      log says, until `trucker backfill --truncate` rebuilds it by the new
 #      one;
@@ -28,12 +29,15 @@ trucker_start
 wait_same ta
 expect_sql q_dst "SELECT string_agg(id || tag, ',') FROM tags" 1old
 
+# reloads — how many reloads the log tells of
+reloads() { grep -c 'msg="pipelines reloaded\|msg="reload refused' "$trucker_log" || true; }
+reloaded_since() { [ "$(reloads)" -gt "$1" ]; }
+# reload — SIGHUP, and wait for the reload's outcome; then for the stream
 reload() {
 	local before
-	before=$(grep -c 'msg="pipelines reloaded"\|msg="reload refused' "$trucker_log" || true)
+	before=$(reloads)
 	kill -HUP "$trucker_pid"
-	wait_until "no reload after SIGHUP" \
-		test "$(grep -c 'msg="pipelines reloaded"\|msg="reload refused' "$trucker_log")" -gt "$before"
+	wait_until "no reload after SIGHUP" reloaded_since "$before"
 }
 
 # --- (a) added ----------------------------------------------------------------
@@ -42,6 +46,9 @@ reload
 on_src -c "INSERT INTO ta VALUES (2, 'two')" -c "INSERT INTO tb VALUES (5001, 'b5001')"
 wait_same tb
 wait_same ta
+# b rejoined the stream: the input started again after its copy
+rejoined() { grep -A100 'msg="backfill done" pipeline=b ' "$trucker_log" | grep -q 'msg="streaming started"'; }
+wait_until "b did not rejoin the stream" rejoined
 grep -q 'msg="pipeline added" pipeline=b' "$trucker_log" || fail "no word of pipeline b added"
 grep -F 'msg="backfill done"' "$trucker_log" | grep -q 'pipeline=b ' || fail "pipeline b was not backfilled"
 checks=$((checks + 2))
@@ -55,6 +62,12 @@ grep 'msg="the pipelines folder has an error"' "$trucker_log" | grep -q 'c/confi
 	{ show_log; fail "the refusal does not name file:line:col"; }
 checks=$((checks + 2))
 rm -r "$work/p/c"
+# the folder as it runs: nothing to drain for
+runs=$(grep -c 'msg="streaming started"' "$trucker_log")
+reload
+grep -q 'msg="pipelines reloaded: nothing changed"' "$trucker_log" || fail "an unchanged folder was reloaded"
+[ "$(grep -c 'msg="streaming started"' "$trucker_log")" = "$runs" ] || fail "an unchanged folder restarted the stream"
+checks=$((checks + 2))
 on_src -c "INSERT INTO ta VALUES (3, 'three')" -c "INSERT INTO tb VALUES (5002, 'b5002')"
 wait_same ta
 wait_same tb
