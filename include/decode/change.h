@@ -65,6 +65,21 @@ typedef struct trk_change
 	const char *content;		/* M */
 } trk_change_t;
 
+/*
+ * trk_column_set makes c the column name holding text (len bytes), or SQL
+ * NULL when text is NULL: a value read back from PostgreSQL, in text form.
+ */
+static inline void
+trk_column_set(trk_column_t *c, const char *name, const char *text, size_t len)
+{
+	c->name = name;
+	c->typeoid = 0;
+	c->value.kind = text ? TRK_V_STRING : TRK_V_NULL;
+	c->value.text = text;
+	c->value.len = text ? len : 0;
+	c->value.type = NULL;
+}
+
 /* trk_change_column finds a column by exact name in cols, or NULL. */
 const trk_column_t *trk_change_column(const trk_column_t *cols, size_t n,
 									  const char *name);

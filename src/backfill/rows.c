@@ -116,16 +116,11 @@ make_changes(chunk_t *k, const trk_table_name_t *in, const input_shape_t *s, trk
 
 		for (size_t j = 0; j < s->ncols; j++)
 		{
-			cols[j].name = s->names[j];
+			trk_column_set(&cols[j], s->names[j],
+						   PQgetisnull(k->fetched, i, (int) j) ? NULL :
+						   PQgetvalue(k->fetched, i, (int) j),
+						   (size_t) PQgetlength(k->fetched, i, (int) j));
 			cols[j].typeoid = s->types[j];
-			if (PQgetisnull(k->fetched, i, (int) j))
-				cols[j].value.kind = TRK_V_NULL;
-			else
-			{
-				cols[j].value.kind = TRK_V_STRING;
-				cols[j].value.text = PQgetvalue(k->fetched, i, (int) j);
-				cols[j].value.len = (size_t) PQgetlength(k->fetched, i, (int) j);
-			}
 		}
 		c->action = TRK_ACT_INSERT;
 		c->lsn = c->nextlsn = lsn;
@@ -277,18 +272,8 @@ row_of(const PGresult *r, int j, trk_column_t *cols)
 	int			nf = PQnfields(r);
 
 	for (int f = 0; f < nf; f++)
-	{
-		memset(&cols[f], 0, sizeof(cols[f]));
-		cols[f].name = PQfname(r, f);
-		if (PQgetisnull(r, j, f))
-			cols[f].value.kind = TRK_V_NULL;
-		else
-		{
-			cols[f].value.kind = TRK_V_STRING;
-			cols[f].value.text = PQgetvalue(r, j, f);
-			cols[f].value.len = (size_t) PQgetlength(r, j, f);
-		}
-	}
+		trk_column_set(&cols[f], PQfname(r, f), PQgetisnull(r, j, f) ? NULL : PQgetvalue(r, j, f),
+					   (size_t) PQgetlength(r, j, f));
 }
 
 /*

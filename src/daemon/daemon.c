@@ -964,12 +964,14 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 		/*
 		 * Each input's start-up, and its backfill beside the stream — which
 		 * may take hours — hold one of libuv's worker threads each (4 unless
-		 * told): two per input, so that none waits for another's.  Read at
+		 * told): two per connection of trucker.yml, so that none waits for
+		 * another's, even after a reload makes more of them inputs.  Read at
 		 * its first use.
 		 */
 		char		n[24];
+		size_t		want = 2 * (cfg->nconnections > d.ninputs ? cfg->nconnections : d.ninputs) + 1;
 
-		snprintf(n, sizeof(n), "%zu", 2 * d.ninputs + 1 < 4 ? 4 : 2 * d.ninputs + 1);
+		snprintf(n, sizeof(n), "%zu", want < 4 ? 4 : want);
 		setenv("UV_THREADPOOL_SIZE", n, 0);
 	}
 	uv_signal_init(&d.loop, &d.sigterm);

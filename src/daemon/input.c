@@ -1081,18 +1081,9 @@ apply_transformed(trk_input_t *in, run_pipeline_t *p, int idx, const trk_change_
 			(!delete_old_key(in, p, idx, c, bytes) || in->state != IN_STREAMING))
 			return false;			/* (r may be gone with the queue) */
 		for (int j = 0; j < nf; j++)
-		{
-			memset(&row[j], 0, sizeof(row[j]));
-			row[j].name = trk_xrows_name(r, j);
-			if (trk_xrows_isnull(r, i, j))
-				row[j].value.kind = TRK_V_NULL;
-			else
-			{
-				row[j].value.kind = TRK_V_STRING;
-				row[j].value.text = trk_xrows_value(r, i, j);
-				row[j].value.len = (size_t) trk_xrows_length(r, i, j);
-			}
-		}
+			trk_column_set(&row[j], trk_xrows_name(r, j),
+						   trk_xrows_isnull(r, i, j) ? NULL : trk_xrows_value(r, i, j),
+						   (size_t) trk_xrows_length(r, i, j));
 		if (!apply_one(in, p, idx, c, bytes, row, (size_t) nf) || in->state != IN_STREAMING)
 			return false;
 	}
