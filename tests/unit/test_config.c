@@ -777,6 +777,63 @@ test_odd_bytes(void **state)
 	assert_null(load_expect("p/config.yml:1:31: error: value holds a NUL character, which no configuration value may\n"));
 }
 
+/* fingerprint_of loads tmpdir and copies pipeline "orders"'s fingerprint */
+static void
+fingerprint_of(char *out)
+{
+	trk_config_t *cfg = load_expect("");
+
+	assert_non_null(cfg);
+	assert_int_equal(strlen(trk_config_pipeline(cfg, "orders")->fingerprint), 16);
+	snprintf(out, 17, "%s", trk_config_pipeline(cfg, "orders")->fingerprint);
+	trk_config_free(cfg);
+}
+
+/*
+ * The fingerprint follows what a pipeline's output is made of — input,
+ * output, key, operations, SQL files — and nothing else.
+ */
+static void
+test_fingerprint(void **state)
+{
+	char		a[17],
+				b[17];
+
+	(void) state;
+	put("trucker.yml", good_yml);
+	put("orders/config.yml", good_pipeline);
+	put("orders/insert.sql", "INSERT INTO orders_mirror VALUES ({{ new.id }})\n");
+	fingerprint_of(a);
+	fingerprint_of(b);
+	assert_string_equal(a, b);	/* stable from one load to the next */
+	/* how, not what: the same */
+	put("orders/config.yml", "input:  {connection: source, table: public.orders}\n"
+		"output: {connection: warehouse, table: public.orders_mirror, key: [id]}\n"
+		"batch: {max_rows: 10}\non_error: dead_letter\nbackfill: {workers: 8}\n");
+	fingerprint_of(b);
+	assert_string_equal(a, b);
+	/* what: different */
+	put("orders/insert.sql", "INSERT INTO orders_mirror VALUES ({{ new.id }} + 1)\n");
+	fingerprint_of(b);
+	assert_string_not_equal(a, b);
+	put("orders/insert.sql", "INSERT INTO orders_mirror VALUES ({{ new.id }})\n");
+	fingerprint_of(b);
+	assert_string_equal(a, b);
+	put("orders/config.yml", "input:  {connection: source, table: public.orders}\n"
+		"output: {connection: warehouse, table: public.orders_mirror, key: [id, ts]}\n");
+	fingerprint_of(b);
+	assert_string_not_equal(a, b);
+	put("orders/config.yml", "input:  {connection: source, table: public.orders}\n"
+		"output: {connection: warehouse, table: public.orders_mirror, key: [id]}\n"
+		"operations: [insert]\n");
+	fingerprint_of(b);
+	assert_string_not_equal(a, b);
+	put("orders/config.yml", "input:  {connection: source, table: public.orders2}\n"
+		"output: {connection: warehouse, table: public.orders_mirror, key: [id]}\n");
+	fingerprint_of(b);
+	assert_string_not_equal(a, b);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -809,6 +866,7 @@ main(void)
 		T(test_errors_do_not_hide_others),
 		T(test_null_secrets_slots),
 		T(test_odd_bytes),
+		T(test_fingerprint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
