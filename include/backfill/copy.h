@@ -59,6 +59,9 @@ typedef struct trk_backfill_table
 	double		estimate;		/* rows, from the planner's statistics; 0 when
 								 * unknown */
 	uint64_t	blocks;			/* its size in blocks (0 for a partitioned one) */
+	trk_table_name_t *leaves;	/* owned; a partitioned one's leaf partitions,
+								 * the largest first */
+	size_t		nleaves;
 } trk_backfill_table_t;
 
 /* trk_backfill_describe fills t for table, read on src. */

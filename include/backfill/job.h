@@ -11,7 +11,8 @@
  *   'backfilling' (after a TRUNCATE, when the row was 'backfilling'
  *   already: the output holds part of a copy cut short; else only into an
  *   empty output), committed; then up to def->backfill_workers workers
- *   each copy ctid ranges of the input in a transaction of their own; once
+ *   each copy ctid ranges of the input (or its leaf partitions) in a
+ *   transaction of their own; once
  *   every one has committed, the row gets the snapshot's LSN and
  *   'streaming'.  A crash on the way leaves 'backfilling', and the next
  *   attempt starts over from a new snapshot — never resuming ranges across

@@ -1,6 +1,7 @@
 /* copy.c — a pipeline's backfill: the rows its input held at a snapshot. */
 #include "backfill/copy.h"
 #include "apply/mirror.h"
+#include "base/mem.h"
 #include "base/pqmsg.h"
 
 #include <stdio.h>
@@ -138,6 +139,25 @@ trk_backfill_describe(PGconn *src, const trk_table_name_t *table, trk_backfill_t
 	t->estimate = PQgetisnull(r, 0, 2) ? 0 : strtod(PQgetvalue(r, 0, 2), NULL);
 	t->blocks = PQgetisnull(r, 0, 3) ? 0 : strtoull(PQgetvalue(r, 0, 3), NULL, 10);
 	PQclear(r);
+	if (!t->partitioned)
+		return 0;
+	/* the leaves, for copies in parallel: the largest first, to even them out */
+	r = PQexecParams(src,
+					 "SELECT n.nspname, c.relname FROM pg_partition_tree(format('%I.%I', $1::text,"
+					 " $2::text)::regclass) t JOIN pg_class c ON c.oid = t.relid"
+					 " JOIN pg_namespace n ON n.oid = c.relnamespace"
+					 " WHERE t.isleaf ORDER BY pg_relation_size(c.oid) DESC, 1, 2",
+					 2, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail(err, "cannot read the input table's partitions", src, r);
+	t->nleaves = (size_t) PQntuples(r);
+	t->leaves = trk_calloc(t->nleaves + 1, sizeof(trk_table_name_t));
+	for (size_t i = 0; i < t->nleaves; i++)
+	{
+		t->leaves[i].schema = trk_strdup(PQgetvalue(r, (int) i, 0));
+		t->leaves[i].name = trk_strdup(PQgetvalue(r, (int) i, 1));
+	}
+	PQclear(r);
 	return 0;
 }
 
@@ -145,6 +165,14 @@ void
 trk_backfill_table_free(trk_backfill_table_t *t)
 {
 	trk_buf_free(&t->columns);
+	for (size_t i = 0; i < t->nleaves; i++)
+	{
+		free(t->leaves[i].schema);
+		free(t->leaves[i].name);
+	}
+	free(t->leaves);
+	t->leaves = NULL;
+	t->nleaves = 0;
 }
 
 /* holds_rows: table (ONLY it, not its partitions, with only) holds a row */

@@ -108,6 +108,16 @@ work(void *arg)
 
 		if (i >= run->nranges)
 			break;
+		if (run->t->partitioned && run->nranges > 1)
+		{
+			/* a range is a leaf partition, read ONLY it */
+			trk_backfill_table_t leaf = *run->t;
+
+			leaf.partitioned = false;
+			rc = trk_backfill_copy(w->src, w->dst, &run->t->leaves[i], &leaf,
+								   &def->output_table, NULL, &run->sh, &err);
+			continue;
+		}
 		trk_backfill_range_where(i, run->nranges, run->t->blocks, &where);
 		rc = trk_backfill_copy(w->src, w->dst, &def->input_table, run->t, &def->output_table,
 							   trk_buf_cstr(&where), &run->sh, &err);
@@ -189,15 +199,21 @@ copy_table(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 	run.sh.rows = &item->copied;
 	atomic_store(&item->copied, 0);
 	pthread_mutex_init(&run.lock, NULL);
-	if (src == NULL && !t->partitioned && item->def->backfill_workers > 1 && t->blocks > 1)
+	if (src == NULL && t->partitioned && item->def->backfill_workers > 1 && t->nleaves > 1)
+	{
+		/* one range per leaf partition */
+		run.nranges = (uint32_t) t->nleaves;
+		nworkers = (uint32_t) item->def->backfill_workers;
+	}
+	else if (src == NULL && !t->partitioned && item->def->backfill_workers > 1 && t->blocks > 1)
 	{
 		uint64_t	want = (uint64_t) item->def->backfill_workers * RANGES_PER_WORKER;
 
 		run.nranges = (uint32_t) (t->blocks < want ? t->blocks : want);
 		nworkers = (uint32_t) item->def->backfill_workers;
-		if (nworkers > run.nranges)
-			nworkers = run.nranges;
 	}
+	if (nworkers > run.nranges)
+		nworkers = run.nranges;
 	snprintf(nw, sizeof(nw), "%u", nworkers);
 	snprintf(nr, sizeof(nr), "%u", run.nranges);
 	trk_log_info("backfill copying", "pipeline", item->def->name, "workers", nw, "ranges", nr,

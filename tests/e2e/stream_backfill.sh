@@ -26,7 +26,8 @@
 #      and the next start copies it;
 #  (g) a pipeline added by SIGHUP whose copy worker's output session is
 #      killed: the backfill is tried again, emptying the output the first
-#      attempt left half-filled.
+#      attempt left half-filled;
+#  (h) a partitioned input's leaf partitions are copied by a worker each.
 . "$TRUCKER_SOURCE_DIR/tests/harness/lib.sh"
 . "$TRUCKER_SOURCE_DIR/tests/harness/stream.sh"
 stream_setup backfill
@@ -211,6 +212,21 @@ wait_until "big3 was not backfilled" \
 wait_same big big3
 grep -q 'msg="backfill emptied the output first.*pipeline=big3' "$trucker_log" ||
 	{ show_log; fail "the second attempt did not empty big3 first"; }
+checks=$((checks + 1))
+
+# --- (h) a partitioned input: its leaves copied in parallel --------------------
+on_src -c "CREATE TABLE parts (id int PRIMARY KEY, v text) PARTITION BY RANGE (id)" \
+	-c "CREATE TABLE parts_1 PARTITION OF parts FOR VALUES FROM (1) TO (10001)" \
+	-c "CREATE TABLE parts_2 PARTITION OF parts FOR VALUES FROM (10001) TO (20001)" \
+	-c "CREATE TABLE parts_3 PARTITION OF parts FOR VALUES FROM (20001) TO (MAXVALUE)" \
+	-c "INSERT INTO parts SELECT g, 'p' || g FROM generate_series(1, 30000) g"
+on_dst -c "CREATE TABLE parts (id int PRIMARY KEY, v text)"
+add_pipeline parts public.parts public.parts "" "backfill: {workers: 4}"
+kill -HUP "$trucker_pid"
+on_src -c "INSERT INTO parts VALUES (30001, 'during')" -c "DELETE FROM parts WHERE id = 5"
+wait_same parts
+grep -F 'msg="backfill copying"' "$trucker_log" | grep -q 'pipeline=parts workers=3 ranges=3' ||
+	{ show_log; fail "parts' three partitions were not copied by three workers"; }
 checks=$((checks + 1))
 trucker_stop
 pass
