@@ -3,6 +3,7 @@
 #include "apply/mirror.h"
 #include "backfill/copy.h"
 #include "backfill/rows.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/pqmsg.h"
@@ -16,15 +17,6 @@
 
 /* a worker's share of a table: the table in this many ranges per worker */
 #define RANGES_PER_WORKER 4
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 /* run_sql runs a command; its failure classified by trk_backfill_refusal */
 static int
@@ -184,7 +176,7 @@ copy_table(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 	copy_run_t	run;
 	worker_t   *w;
 	uint32_t	nworkers = 1;
-	double		start = now_s();
+	double		start = trk_mono_s();
 	double		logged = start;
 	char		nw[16],
 				nr[16];
@@ -245,12 +237,12 @@ copy_table(const trk_backfill_job_t *job, trk_backfill_item_t *item,
 	while (atomic_load(&run.running) > 0)
 	{
 		/* short waits first: most tables are small, and done in a blink */
-		struct timespec pause = {0, (now_s() - start < 0.2 ? 5 : 100) * 1000 * 1000};
+		struct timespec pause = {0, (trk_mono_s() - start < 0.2 ? 5 : 100) * 1000 * 1000};
 
 		nanosleep(&pause, NULL);
-		if (now_s() - logged >= 5)
+		if (trk_mono_s() - logged >= 5)
 		{
-			logged = now_s();
+			logged = trk_mono_s();
 			log_progress(item, t, atomic_load(&item->copied), logged - start);
 		}
 	}
@@ -377,7 +369,7 @@ backfill_item(const trk_backfill_job_t *job, trk_backfill_item_t *item, PGconn *
 {
 	trk_backfill_table_t t = {0};
 	PGconn	   *dst = NULL;
-	double		start = now_s();
+	double		start = trk_mono_s();
 	int			rc;
 	char		at[TRK_LSN_BUFSIZE];
 
@@ -401,7 +393,7 @@ backfill_item(const trk_backfill_job_t *job, trk_backfill_item_t *item, PGconn *
 			one_transaction(job, item, &t, src, dst, &item->why) :
 			in_steps(job, item, &t, &dst, &item->why);
 	}
-	item->seconds = now_s() - start;
+	item->seconds = trk_mono_s() - start;
 	item->outcome = rc == 0 ? TRK_BACKFILL_DONE :
 		rc == TRK_BACKFILL_REFUSED ? TRK_BACKFILL_PARK : TRK_BACKFILL_RETRY;
 	if (rc == 0)

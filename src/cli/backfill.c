@@ -15,6 +15,7 @@
 #include "backfill/copy.h"
 #include "backfill/job.h"
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/mem.h"
 #include "checkpoint/checkpoint.h"
 #include "config/config.h"
@@ -70,15 +71,6 @@ shared(const trk_config_t *cfg, const trk_pipeline_t *def)
 	return false;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static void
 draw(double rows, double total, double seconds)
 {
@@ -116,7 +108,7 @@ wait_done(PGconn *pg, const trk_pipeline_t *def, const char *since, const char *
 	bool		tty = isatty(STDOUT_FILENO);
 	bool		started = false;
 	bool		drawn = false;
-	double		t0 = now_s();
+	double		t0 = trk_mono_s();
 	double		copy_t0 = 0;
 	int			rc = -1;
 
@@ -128,7 +120,7 @@ wait_done(PGconn *pg, const trk_pipeline_t *def, const char *since, const char *
 									 " lsn::text FROM trucker.checkpoints WHERE pipeline = $1",
 									 2, NULL, values, NULL, NULL, 0);
 		struct timespec pause = {0, 500 * 1000 * 1000};
-		double		now = now_s();
+		double		now = trk_mono_s();
 		long long	rows = 0,
 					total = 0;
 

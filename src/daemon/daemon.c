@@ -498,6 +498,27 @@ carry_over(trk_daemon_t *d)
 		}
 }
 
+/* free_carried drops what carry_over kept, once the new inputs have it */
+static void
+free_carried(trk_daemon_t *d)
+{
+	for (size_t i = 0; i < d->nrebuilds; i++)
+		free(d->rebuilds[i]);
+	free(d->rebuilds);
+	free(d->truncates);
+	d->rebuilds = NULL;
+	d->truncates = NULL;
+	d->nrebuilds = 0;
+	for (size_t i = 0; i < d->nstops; i++)
+	{
+		free(d->stops[i].pipeline);
+		free(d->stops[i].why);
+	}
+	free(d->stops);
+	d->stops = NULL;
+	d->nstops = 0;
+}
+
 /* uses: some definition that runs borrows from cfg */
 static bool
 uses(const trk_daemon_t *d, const trk_config_t *cfg)
@@ -528,21 +549,7 @@ rebuild_inputs(trk_daemon_t *d)
 	d->next_defs = NULL;
 	d->next_ndefs = 0;
 	build_inputs(d);
-	for (size_t i = 0; i < d->nrebuilds; i++)
-		free(d->rebuilds[i]);
-	free(d->rebuilds);
-	free(d->truncates);
-	d->rebuilds = NULL;
-	d->truncates = NULL;
-	d->nrebuilds = 0;
-	for (size_t i = 0; i < d->nstops; i++)
-	{
-		free(d->stops[i].pipeline);
-		free(d->stops[i].why);
-	}
-	free(d->stops);
-	d->stops = NULL;
-	d->nstops = 0;
+	free_carried(d);
 	/* configs no definition borrows from any more */
 	for (size_t i = 0; i < d->nkept; i++)
 		if (uses(d, d->kept[i]))
@@ -995,16 +1002,7 @@ trk_daemon_run(const trk_config_t *cfg, const trk_daemon_options_t *opts)
 	free_inputs(&d);
 	free(d.defs);
 	free(d.next_defs);
-	for (size_t i = 0; i < d.nrebuilds; i++)
-		free(d.rebuilds[i]);
-	free(d.rebuilds);
-	free(d.truncates);
-	for (size_t i = 0; i < d.nstops; i++)
-	{
-		free(d.stops[i].pipeline);
-		free(d.stops[i].why);
-	}
-	free(d.stops);
+	free_carried(&d);
 	for (size_t i = 0; i < d.nkept; i++)
 		trk_config_free(d.kept[i]);
 	free(d.kept);

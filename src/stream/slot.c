@@ -1,5 +1,6 @@
 /* slot.c — source identity, slot state, input tables, slot commands. */
 #include "stream/slot.h"
+#include "base/clock.h"
 #include "base/mem.h"
 #include "base/pqmsg.h"
 
@@ -218,15 +219,6 @@ quote_literal(trk_buf_t *b, const char *s)
 	trk_buf_appendc(b, '\'');
 }
 
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /*
  * exec_waiting is PQexec that calls waiting every second while the server
  * takes its time, and cancels the command when waiting says so.
@@ -234,7 +226,7 @@ mono_s(void)
 static PGresult *
 exec_waiting(PGconn *pg, const char *sql, trk_slot_waiting_fn waiting, void *arg)
 {
-	double		start = mono_s();
+	double		start = trk_mono_s();
 	double		next = start + 1;
 	bool		cancelled = false;
 	PGresult   *r = NULL;
@@ -247,7 +239,7 @@ exec_waiting(PGconn *pg, const char *sql, trk_slot_waiting_fn waiting, void *arg
 	while (PQisBusy(pg))
 	{
 		struct pollfd pfd = {PQsocket(pg), POLLIN, 0};
-		double		left = next - mono_s();
+		double		left = next - trk_mono_s();
 		int			n = poll(&pfd, 1, left > 0 ? (int) (left * 1000) + 1 : 0);
 
 		if (n < 0 && errno == EINTR)
@@ -256,8 +248,8 @@ exec_waiting(PGconn *pg, const char *sql, trk_slot_waiting_fn waiting, void *arg
 			break;				/* PQgetResult reports what is wrong */
 		if (n == 0)
 		{
-			next = mono_s() + 1;
-			if (!cancelled && !waiting(arg, mono_s() - start))
+			next = trk_mono_s() + 1;
+			if (!cancelled && !waiting(arg, trk_mono_s() - start))
 			{
 				PGcancel   *c = PQgetCancel(pg);
 				char		why[256];
