@@ -451,17 +451,28 @@ on_reload_timeout(uv_timer_t *t)
 	trk_daemon_input_changed(d);
 }
 
+/*
+ * drain_inputs has every input finish its open transaction and close, its
+ * copies called off; on_timeout runs if that takes longer than the
+ * shutdown timeout.  A stop and a reload both begin so.
+ */
 static void
-start_reload(trk_daemon_t *d)
+drain_inputs(trk_daemon_t *d, uv_timer_cb on_timeout)
 {
-	d->reloading = true;
-	uv_timer_start(&d->shutdown_timer, on_reload_timeout, (uint64_t) d->opts.shutdown_timeout_ms, 0);
+	uv_timer_start(&d->shutdown_timer, on_timeout, (uint64_t) d->opts.shutdown_timeout_ms, 0);
 	for (size_t i = 0; i < d->ninputs; i++)
 	{
 		trk_input_backfill_cancel(&d->inputs[i]);
 		trk_input_shutdown(&d->inputs[i]);
 	}
 	trk_daemon_input_changed(d);
+}
+
+static void
+start_reload(trk_daemon_t *d)
+{
+	d->reloading = true;
+	drain_inputs(d, on_reload_timeout);
 }
 
 /*
@@ -883,13 +894,7 @@ on_signal(uv_signal_t *s, int signum)
 		return;
 	trk_log_info("shutting down", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
 	d->stopping = true;
-	uv_timer_start(&d->shutdown_timer, on_shutdown_timeout, (uint64_t) d->opts.shutdown_timeout_ms, 0);
-	for (size_t i = 0; i < d->ninputs; i++)
-	{
-		trk_input_backfill_cancel(&d->inputs[i]);
-		trk_input_shutdown(&d->inputs[i]);
-	}
-	trk_daemon_input_changed(d);
+	drain_inputs(d, on_shutdown_timeout);
 }
 
 /* ------------------------------------------------------------------ */
